@@ -1,0 +1,5 @@
+"""Allow ``python -m aimsight``."""
+
+from aimsight.cli import main
+
+main()
