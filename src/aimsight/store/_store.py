@@ -1,0 +1,156 @@
+"""The operational store: an engine, sessions and schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aimsight.core.errors import MigrationError, StoreError
+from aimsight.core.workspace import Workspace
+from aimsight.store._engine import create_store_engine, is_sqlite, redact_url
+
+__all__ = ["Store"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_ID = 0x61696D73  # "aims": PostgreSQL advisory lock held while migrating
+
+
+class Store:
+    """The operational store (consent, registry, approvals, AIMS records, ledger, keys).
+
+    Built from a workspace with :meth:`open`; services take a :class:`Store` and use
+    :meth:`session` for a unit of work.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, workspace: Workspace, *, upgrade: bool | None = None) -> Store:
+        """Connect to the workspace's store, applying pending migrations if configured to.
+
+        Raises:
+            StoreError: the database cannot be reached.
+            MigrationError: a migration failed.
+        """
+        settings = workspace.settings.store
+        engine = create_store_engine(
+            workspace.database_url, schema=settings.schema_name, pool_size=settings.pool_size
+        )
+        store = cls(engine)
+        store.check_connection()
+        if settings.auto_upgrade if upgrade is None else upgrade:
+            if store.current_revision() != store.head_revision():
+                store.upgrade()
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password masked."""
+        return redact_url(self.engine.url)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def check_connection(self) -> None:
+        """Raise a :class:`StoreError` naming the URL if the database cannot be reached."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(
+                f"cannot reach the operational store at {self.url}: {reason}; "
+                "check store.database_url and that the database server is running"
+            ) from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    # -- migrations -------------------------------------------------------------------------
+
+    def head_revision(self) -> str:
+        """The newest migration shipped with this version of aimsight."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        if head is None:  # pragma: no cover - the package always ships migrations
+            raise MigrationError("no migrations found in the aimsight package; reinstall it")
+        return head
+
+    def current_revision(self) -> str | None:
+        """The migration the database is at, or ``None`` for an empty database."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to ``revision``; safe when several processes start at once."""
+        self._run_migration("upgrade", revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Revert migrations down to ``revision`` (``base`` empties the schema)."""
+        self._run_migration("downgrade", revision)
+
+    def _run_migration(self, direction: str, revision: str) -> None:
+        try:
+            with self._locked_connection() as connection:
+                config = _alembic_config(connection)
+                if direction == "upgrade":
+                    command.upgrade(config, revision)
+                else:
+                    command.downgrade(config, revision)
+        except SQLAlchemyError as exc:
+            raise MigrationError(
+                f"{direction} to {revision} failed on {self.url}: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+
+    @contextmanager
+    def _locked_connection(self) -> Iterator[Connection]:
+        """A connection in a transaction that holds the store's migration lock."""
+        connection = self.engine.connect()
+        try:
+            if is_sqlite(self.engine):
+                connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin():
+                if self.engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                    )
+                yield connection
+        finally:
+            connection.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option(
+        "file_template",
+        "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s",
+    )
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
