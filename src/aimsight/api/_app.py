@@ -1,0 +1,74 @@
+"""The FastAPI application: services, error handlers, middleware and the /v1 routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from aimsight import __version__
+from aimsight.api._deps import Services
+from aimsight.api._errors import install_error_handlers
+from aimsight.api._middleware import REQUEST_ID_HEADER, RequestEnvelopeMiddleware
+from aimsight.api._routes import v1_routes
+from aimsight.core.workspace import Workspace
+from aimsight.store import Store
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """\
+Governed customer intelligence. Every `/v1` route needs an API key
+(`Authorization: Bearer aims_...` or `X-API-Key`) whose role has the permission named in the
+route's `x-permission`; errors share one JSON shape. See docs/api.md and docs/security.md.
+"""
+
+
+def create_app(workspace: Workspace, *, store: Store | None = None) -> FastAPI:
+    """Build the API for ``workspace``.
+
+    Args:
+        workspace: the workspace whose store, ledger and keys the API serves.
+        store: an already open store to use (the caller disposes of it); by default the app
+            opens the workspace's store at start-up and disposes of it at shutdown.
+
+    Returns:
+        The app; serve it with uvicorn (``aimsight serve``) or test it with ``TestClient``.
+    """
+    services = Services(workspace, store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(services.open)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(services.close)
+
+    app = FastAPI(
+        title="aimsight",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    settings = workspace.settings.api
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(RequestEnvelopeMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added flat rather than with include_router (which newer FastAPI nests lazily), so
+    # app.routes lists every route with its full path: the access log and tests use that.
+    app.router.routes.extend(v1_routes())
+    return app

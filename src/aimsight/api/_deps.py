@@ -1,0 +1,91 @@
+"""The services the routes use, built once per app and injected through ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from aimsight.core.workspace import Workspace
+from aimsight.security import ApiKeyService
+from aimsight.store import Ledger, Store
+
+__all__ = ["KeysDep", "LedgerDep", "Services", "ServicesDep", "get_services"]
+
+
+class Services:
+    """The workspace's store, ledger and key service, opened on first use and shared.
+
+    The app's lifespan opens them at start-up (so a broken store fails fast) and closes them
+    at shutdown. A store passed in by the caller is theirs to dispose.
+    """
+
+    def __init__(self, workspace: Workspace, store: Store | None = None) -> None:
+        self.workspace = workspace
+        self._store = store
+        self._owns_store = store is None
+        self._ledger: Ledger | None = None
+        self._head: str | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def store(self) -> Store:
+        """The operational store (opened, and migrated if configured, on first use)."""
+        with self._lock:
+            if self._store is None:
+                self._store = Store.open(self.workspace)
+            return self._store
+
+    @property
+    def ledger(self) -> Ledger:
+        """The workspace's ledger; every key change is recorded on it."""
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = Ledger.open(self.workspace, self.store)
+            return self._ledger
+
+    @property
+    def keys(self) -> ApiKeyService:
+        """The API-key service, auditing to the ledger."""
+        return ApiKeyService(self.store, audit=self.ledger)
+
+    @property
+    def head_revision(self) -> str:
+        """The newest schema revision this version ships (read once)."""
+        with self._lock:
+            if self._head is None:
+                self._head = self.store.head_revision()
+            return self._head
+
+    def open(self) -> None:
+        """Open the store and the ledger now rather than on the first request."""
+        _ = self.ledger
+
+    def close(self) -> None:
+        """Dispose of the store if this app opened it."""
+        with self._lock:
+            if self._owns_store and self._store is not None:
+                self._store.dispose()
+                self._store = None
+            self._ledger = None
+
+
+def get_services(request: Request) -> Services:
+    """The app's :class:`Services`."""
+    return cast(Services, request.app.state.services)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _keys(services: ServicesDep) -> ApiKeyService:
+    return services.keys
+
+
+def _ledger(services: ServicesDep) -> Ledger:
+    return services.ledger
+
+
+KeysDep = Annotated[ApiKeyService, Depends(_keys)]
+LedgerDep = Annotated[Ledger, Depends(_ledger)]
