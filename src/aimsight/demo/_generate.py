@@ -1,0 +1,996 @@
+"""``generate_company``: a deterministic, realistic multi-source data set for a fictional
+subscription business, with the noise real sources have and a separate ground truth.
+
+One numpy ``Generator`` (PCG64, seeded from ``seed``) drives every draw and Faker is only
+used to fill small per-country pools, so the same seed gives the same bytes in every file.
+Work is columnar (numpy arrays, bulk timestamp formatting), so 100,000 customers take
+seconds, not minutes. Files written under ``out``::
+
+    crm/customers.csv          one row per CRM record; ~12 % of people registered twice or more
+    billing/accounts.csv       the billing system's own accounts, names and e-mails
+    billing/transactions.csv   payments, refunds and failed payments
+    support/tickets.jsonl      tickets with free text and intent / sentiment labels
+    web/events.jsonl           web and app events keyed by anonymous and device ids
+    consent/consents.csv       granted / withdrawn per purpose and channel
+    ground_truth/persons.csv   true person of every CRM record, billing account and web id
+    ground_truth/churn.csv     true churn per person with the drivers behind it
+    ground_truth/malformed.csv every malformed row planted, with its defect
+    manifest.json              seed, config, rows and SHA-256 per file (written last)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aimsight.core.errors import InvalidInput
+from aimsight.demo._company import (
+    PLANS,
+    PRICES,
+    Churn,
+    People,
+    currency_of,
+    decide_churn,
+    draw_people,
+    make_email,
+    simulate_behaviour,
+)
+from aimsight.demo._io import (
+    DAY,
+    dst_offset,
+    iso_date,
+    iso_local,
+    iso_utc,
+    iso_utc_ms,
+    sha256_of,
+    write_csv,
+    write_lines,
+)
+from aimsight.demo._noise import BAD_DATES, BAD_EMAILS, nickname, typo
+from aimsight.demo._pools import (
+    COUNTRIES,
+    PHONE_STYLES,
+    Pools,
+    build_pools,
+    format_phone,
+    phone_numbers,
+)
+from aimsight.demo._text import INTENTS, SENTIMENTS, render_ticket
+
+__all__ = ["CompanyConfig", "GenerationSummary", "generate_company"]
+
+Progress = Callable[[str, int, int], None]
+
+MIN_CUSTOMERS = 10
+MAX_CUSTOMERS = 10_000_000
+STAGES = (
+    "people",
+    "behaviour",
+    "crm",
+    "billing",
+    "support",
+    "web",
+    "consent",
+    "ground truth",
+    "manifest",
+)
+_COUNTRY_NAMES = {
+    "US": ("United States", "USA"),
+    "GB": ("United Kingdom", "UK"),
+    "DE": ("Germany", "Deutschland"),
+    "FR": ("France", "FRANCE"),
+    "NL": ("Netherlands", "Nederland"),
+}
+_SOURCE_SYSTEMS = ("web_signup", "store_pos", "call_centre", "legacy_import")
+_CHANNELS = ("email", "chat", "phone", "web_form")
+_EVENT_TYPES = (
+    "page_view",
+    "search",
+    "view_plan",
+    "login",
+    "add_to_cart",
+    "purchase",
+    "video_play",
+    "logout",
+)
+_PATHS = ("/", "/browse", "/plans", "/search", "/account", "/help", "/watch", "/checkout")
+_UTM = (
+    ("google", "cpc", "brand_search"),
+    ("newsletter", "email", "monthly_digest"),
+    ("facebook", "social", "spring_promo"),
+    ("partner", "referral", "telco_bundle"),
+)
+# (purpose, channel, probability of granting at registration)
+_CONSENT_PAIRS = (
+    ("marketing", "email", 0.6),
+    ("marketing", "sms", 0.25),
+    ("marketing", "push", 0.35),
+    ("analytics", "web", 0.7),
+    ("personalisation", "web", 0.5),
+    ("personalisation", "push", 0.3),
+    ("profiling", "web", 0.3),
+)
+_CONSENT_SOURCES = ("signup_form", "preference_centre", "cookie_banner", "app_settings")
+_EPOCH = date(1970, 1, 1)
+
+
+def _rate(name: str, value: float, high: float = 1.0) -> None:
+    if not 0.0 <= value <= high:
+        raise InvalidInput(f"{name} must be between 0 and {high}, got {value}", field=name)
+
+
+@dataclass(frozen=True)
+class CompanyConfig:
+    """Tunables of the synthetic company; the defaults give realistic noise.
+
+    Dates are fixed (never the wall clock) so the same seed always gives the same bytes.
+
+    Attributes:
+        duplicate_rate: share of people registered more than once in the CRM.
+        billing_variation_rate: share of billing accounts whose name or e-mail differs from CRM.
+        second_account_rate: share of people with a second billing account.
+        missing_field_rate: share of CRM records missing each optional field.
+        malformed_rate: share of rows in every source planted with a defect.
+        churn_base_rate: mean churn probability over all people.
+        tickets_per_customer_year: mean support tickets per customer per year.
+        events_per_customer: mean web and app events per customer over the whole period.
+        anonymous_visitor_rate: anonymous web visitors per customer (they never sign up).
+        start_date: first day of the period.
+        end_date: last day of the period.
+        countries: (ISO code, weight) of each country customers live in (US, GB, DE, FR, NL).
+        plans: weights of the basic, standard and premium plans.
+    """
+
+    duplicate_rate: float = 0.12
+    billing_variation_rate: float = 0.3
+    second_account_rate: float = 0.05
+    missing_field_rate: float = 0.05
+    malformed_rate: float = 0.01
+    churn_base_rate: float = 0.2
+    tickets_per_customer_year: float = 0.6
+    events_per_customer: float = 10.0
+    anonymous_visitor_rate: float = 0.3
+    start_date: date = date(2023, 1, 1)
+    end_date: date = date(2025, 6, 30)
+    countries: tuple[tuple[str, float], ...] = (
+        ("US", 0.35),
+        ("GB", 0.2),
+        ("DE", 0.2),
+        ("FR", 0.15),
+        ("NL", 0.1),
+    )
+    plans: tuple[float, float, float] = (0.5, 0.35, 0.15)
+
+    def __post_init__(self) -> None:
+        _rate("duplicate_rate", self.duplicate_rate, 0.5)
+        _rate("billing_variation_rate", self.billing_variation_rate)
+        _rate("second_account_rate", self.second_account_rate)
+        _rate("missing_field_rate", self.missing_field_rate, 0.5)
+        _rate("malformed_rate", self.malformed_rate, 0.2)
+        if not 0.0 < self.churn_base_rate < 1.0:
+            raise InvalidInput(
+                f"churn_base_rate must be between 0 and 1 (exclusive), got {self.churn_base_rate}",
+                field="churn_base_rate",
+            )
+        for name in ("tickets_per_customer_year", "events_per_customer", "anonymous_visitor_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1000.0:
+                raise InvalidInput(f"{name} must be between 0 and 1000, got {value}", field=name)
+        if (self.end_date - self.start_date).days < 180:
+            raise InvalidInput(
+                "end_date must be at least 180 days after start_date", field="end_date"
+            )
+        codes = [code for code, _ in self.countries]
+        unknown = sorted(set(codes) - set(COUNTRIES))
+        if not codes or unknown or len(set(codes)) != len(codes):
+            raise InvalidInput(
+                f"countries must be distinct codes among {', '.join(COUNTRIES)}"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+                field="countries",
+            )
+        if any(weight <= 0 for _, weight in self.countries):
+            raise InvalidInput("every country weight must be positive", field="countries")
+        if len(self.plans) != 3 or any(w < 0 for w in self.plans) or sum(self.plans) <= 0:
+            raise InvalidInput(
+                "plans must be three non-negative weights (basic, standard, premium)",
+                field="plans",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (dates as ISO strings), as stored in the manifest."""
+        data = asdict(self)
+        data["start_date"] = self.start_date.isoformat()
+        data["end_date"] = self.end_date.isoformat()
+        data["countries"] = [[code, weight] for code, weight in self.countries]
+        data["plans"] = list(self.plans)
+        return data
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What :func:`generate_company` wrote: data rows per file (relative path)."""
+
+    out: Path
+    seed: int
+    customers: int
+    files: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        """Data rows over all files (headers excluded)."""
+        return sum(self.files.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``--json`` output."""
+        return {
+            "out": str(self.out),
+            "seed": self.seed,
+            "customers": self.customers,
+            "files": dict(self.files),
+            "total_rows": self.total_rows,
+        }
+
+
+@dataclass
+class _Defects:
+    """Every malformed row planted: (file, line, record id, field, defect)."""
+
+    rows: list[tuple[str, int, str, str, str]] = field(default_factory=list)
+
+    def pick(self, rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+        """Row indices to corrupt: about ``rate`` of ``n``, at least one when rate > 0."""
+        if n == 0 or rate <= 0:
+            return np.zeros(0, dtype=np.int64)
+        k = min(n, max(1, round(rate * n)))
+        return np.sort(rng.choice(n, size=k, replace=False))
+
+
+def _bad_email(email: str, which: int) -> str:
+    local, _, domain = email.partition("@")
+    return BAD_EMAILS[which % len(BAD_EMAILS)].format(
+        local=local or "someone", domain=domain or "example.com"
+    )
+
+
+def _epoch_seconds(day: date) -> int:
+    return (day - _EPOCH).days * DAY
+
+
+def _q(value: str | None) -> str:
+    """A JSON string literal for ids and fixed vocabulary (no escaping needed), or null."""
+    return "null" if value is None else f'"{value}"'
+
+
+class _Builder:
+    """Builds and writes each source in turn from one generator; holds what later steps need."""
+
+    def __init__(
+        self, out: Path, customers: int, seed: int, config: CompanyConfig, progress: Progress | None
+    ) -> None:
+        self.out = out
+        self.config = config
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.seed = seed
+        self.customers = customers
+        self.progress = progress
+        self.files: dict[str, int] = {}
+        self.defects = _Defects()
+        self.start = _epoch_seconds(config.start_date)
+        self.end = _epoch_seconds(config.end_date) + DAY - 1
+        self.gt_persons: list[tuple[list[str], list[str], list[str]]] = []
+        self._stage = 0
+
+    def step(self, name: str) -> None:
+        self._stage += 1
+        if self.progress is not None:
+            self.progress(name, self._stage, len(STAGES))
+
+    def write_csv(self, rel: str, header: list[str], columns: list[list[str]]) -> None:
+        self.files[rel] = write_csv(self.out / rel, header, columns)
+
+    def write_lines(self, rel: str, lines: list[str]) -> None:
+        self.files[rel] = write_lines(self.out / rel, lines)
+
+    # --- people -------------------------------------------------------------------------
+    def people(self) -> None:
+        cfg = self.config
+        codes = tuple(code for code, _ in cfg.countries)
+        weights = np.array([w for _, w in cfg.countries], dtype=float)
+        plans = np.array(cfg.plans, dtype=float)
+        self.pools: Pools = build_pools(codes, int(self.rng.integers(0, 2**31)))
+        self.p: People = draw_people(
+            self.rng,
+            self.pools,
+            self.customers,
+            country_weights=weights / weights.sum(),
+            plan_weights=plans / plans.sum(),
+            start=self.start,
+            end=self.end,
+        )
+        self.person_ids = self.p.person_ids
+        self.step("people")
+
+    def behaviour(self) -> None:
+        cfg = self.config
+        self.b = simulate_behaviour(
+            self.rng,
+            self.p,
+            end=self.end,
+            tickets_per_year=cfg.tickets_per_customer_year,
+            events_per_customer=cfg.events_per_customer,
+        )
+        self.churn: Churn = decide_churn(self.rng, self.p, self.b, cfg.churn_base_rate)
+        self.stop = np.where(self.churn.churned, self.churn.churned_at, self.end)
+        self.step("behaviour")
+
+    # --- CRM ----------------------------------------------------------------------------
+    def crm(self) -> None:
+        rng, p, pools, cfg = self.rng, self.p, self.pools, self.config
+        n = p.n
+        dup_people = rng.choice(n, size=round(cfg.duplicate_rate * n), replace=False)
+        extra = np.where(rng.random(dup_people.size) < 0.8, 1, 2)
+        person = np.concatenate([np.arange(n), np.repeat(dup_people, extra)])
+        dup = np.arange(person.size) >= n
+        r = person.size
+        country = p.country[person]
+        first = [pools.first[i] for i in p.first[person].tolist()]
+        last = [pools.last[i] for i in p.last[person].tolist()]
+        email = [p.email[i] for i in person.tolist()]
+        nsn = [p.nsn[i] for i in person.tolist()]
+        phone_style = p.phone_style[person].copy()
+        street, house = p.street[person].copy(), p.house[person].copy()
+        city, postcode = p.city[person].copy(), p.postcode[person].copy()
+        birth = iso_date(p.birth[person])
+        signup = p.signup[person].copy()
+        plan = p.plan[person].copy()
+        # Re-registrations: nickname or typo, new e-mail, other phone format, moved, gaps.
+        name_draw, where, kinds = rng.random(r), rng.random(r), rng.integers(0, 4, r)
+        email_draw, phone_draw, move_draw = rng.random(r), rng.random(r), rng.random(r)
+        new_nsn = phone_numbers(rng, pools.countries, country)
+        new_style = rng.integers(0, 7, r)
+        new_number = rng.integers(1, 10_000, r)
+        new_domain = pools.sample(rng, pools.domain_start, country)
+        new_street = pools.sample(rng, pools.street_start, country)
+        new_city = pools.sample(rng, pools.city_start, country)
+        new_postcode = pools.sample(rng, pools.postcode_start, country)
+        missing = rng.random((3, r)) < cfg.missing_field_rate
+        missing_dup = rng.random((3, r)) < np.array([[0.15], [0.15], [0.1]])
+        later = (rng.random(r) * np.maximum(self.end - 30 * DAY - signup, 1)).astype(np.int64)
+        signup = np.where(dup, signup + later, signup)
+        plan = np.where(dup & (rng.random(r) < 0.4), rng.integers(0, 3, r), plan)
+        phone_style = np.where(dup, (phone_style + 1 + kinds) % PHONE_STYLES, phone_style)
+        for i in np.flatnonzero(dup).tolist():
+            if name_draw[i] < 0.3:
+                first[i] = nickname(first[i], where[i]) or typo(first[i], int(kinds[i]), where[i])
+            elif name_draw[i] < 0.5:
+                first[i] = typo(first[i], int(kinds[i]), where[i])
+            elif name_draw[i] < 0.65:
+                last[i] = typo(last[i], int(kinds[i]), where[i])
+            if email_draw[i] < 0.5:
+                email[i] = make_email(
+                    pools,
+                    int(p.first[person[i]]),
+                    int(p.last[person[i]]),
+                    int(new_style[i]),
+                    int(new_number[i]),
+                    int(new_domain[i]),
+                )
+            if 0.45 <= phone_draw[i] < 0.65:
+                nsn[i] = new_nsn[i]
+            elif 0.65 <= phone_draw[i] < 0.8:
+                nsn[i] = ""
+        moved = dup & (move_draw < 0.3)
+        street[moved], house[moved] = new_street[moved], (house[moved] * 7) % 199 + 1
+        city[moved], postcode[moved] = new_city[moved], new_postcode[moved]
+        no_phone = missing[0] & ~dup
+        no_birth = missing[1] | (dup & missing_dup[1])
+        no_street = missing[2] | (dup & missing_dup[2] & ~moved)
+        codes = [pools.countries[c] for c in country.tolist()]
+        country_draw = rng.random(r)
+        country_text = [
+            _COUNTRY_NAMES[c][int(d * 100) % 2] if d < 0.05 else c
+            for c, d in zip(codes, country_draw.tolist(), strict=True)
+        ]
+        phone = [
+            "" if gap else format_phone(c, num, int(s))
+            for c, num, s, gap in zip(
+                codes, nsn, phone_style.tolist(), no_phone.tolist(), strict=True
+            )
+        ]
+        street_text = [
+            ""
+            if gap
+            else (
+                f"{h} {pools.streets[s]}" if c in ("US", "GB", "FR") else f"{pools.streets[s]} {h}"
+            )
+            for c, s, h, gap in zip(
+                codes, street.tolist(), house.tolist(), no_street.tolist(), strict=True
+            )
+        ]
+        birth = ["" if gap else b for b, gap in zip(birth, no_birth.tolist(), strict=True)]
+        updated = signup + (rng.random(r) * (self.end - signup)).astype(np.int64)
+        tz = p.tz[person]
+        source = rng.choice(len(_SOURCE_SYSTEMS), size=r, p=[0.55, 0.2, 0.15, 0.1])
+        ids = rng.permutation(r) + 1_000_001
+        customer_id = [f"C{i}" for i in ids.tolist()]
+        columns = [
+            customer_id,
+            first,
+            last,
+            email,
+            phone,
+            street_text,
+            [pools.cities[i] for i in city.tolist()],
+            [pools.postcodes[i] for i in postcode.tolist()],
+            country_text,
+            birth,
+            iso_local(signup, dst_offset(signup, tz)),
+            [PLANS[i] for i in plan.tolist()],
+            iso_utc(updated),
+            [_SOURCE_SYSTEMS[i] for i in source.tolist()],
+        ]
+        order = np.argsort(signup, kind="stable")
+        columns = [[col[i] for i in order.tolist()] for col in columns]
+        person, signup, tz = person[order], signup[order], tz[order]
+        rel = "crm/customers.csv"
+        for row, defect in zip(
+            self.defects.pick(rng, r, cfg.malformed_rate).tolist(),
+            rng.integers(0, 3, r).tolist(),
+            strict=False,
+        ):
+            line, rid = row + 2, columns[0][row]
+            if defect == 0:
+                columns[3][row] = _bad_email(columns[3][row], row)
+                self.defects.rows.append((rel, line, rid, "email", "invalid_email"))
+            elif defect == 1:
+                columns[10][row] = BAD_DATES[row % len(BAD_DATES)]
+                self.defects.rows.append((rel, line, rid, "signup_at", "bad_date"))
+            else:
+                columns[9][row] = BAD_DATES[(row + 3) % len(BAD_DATES)]
+                self.defects.rows.append((rel, line, rid, "birth_date", "bad_date"))
+        header = [
+            "customer_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "street",
+            "city",
+            "postcode",
+            "country",
+            "birth_date",
+            "signup_at",
+            "plan",
+            "updated_at",
+            "source_system",
+        ]
+        self.write_csv(rel, header, columns)
+        self.crm_person, self.crm_signup, self.crm_tz = person, signup, tz
+        self.crm_ids = columns[0]
+        primary = np.full(n, -1, dtype=np.int64)
+        primary_rows = np.flatnonzero(order < n)
+        primary[person[primary_rows]] = primary_rows
+        self.primary_row = primary
+        self.primary_id = [self.crm_ids[i] for i in primary.tolist()]
+        self.primary_email = [p.email[i] for i in range(n)]
+        self.gt_persons.append(
+            (["crm"] * r, self.crm_ids, [self.person_ids[i] for i in person.tolist()])
+        )
+        self.step("crm")
+
+    # --- billing ------------------------------------------------------------------------
+    def billing(self) -> None:
+        rng, p, pools, cfg = self.rng, self.p, self.pools, self.config
+        n = p.n
+        second = np.flatnonzero(rng.random(n) < cfg.second_account_rate)
+        person = np.concatenate([np.arange(n), second])
+        a = person.size
+        is_second = np.arange(a) >= n
+        span = np.maximum(self.stop - p.signup - 60 * DAY, DAY)
+        switch = np.full(n, np.iinfo(np.int64).max)
+        switch[second] = (
+            p.signup[second] + 30 * DAY + (rng.random(second.size) * span[second]).astype(np.int64)
+        )
+        opened = np.where(is_second, switch[person], p.signup[person] + rng.integers(0, 2 * DAY, a))
+        vary = is_second | (rng.random(a) < cfg.billing_variation_rate)
+        what, where, kinds = rng.random(a), rng.random(a), rng.integers(0, 4, a)
+        style = rng.choice(3, size=a, p=[0.6, 0.25, 0.15])
+        new_style, new_number = rng.integers(0, 7, a), rng.integers(1, 10_000, a)
+        new_domain = pools.sample(rng, pools.domain_start, p.country[person])
+        names, emails = [], []
+        for i, who in enumerate(person.tolist()):
+            first, last = pools.first[p.first[who]], pools.last[p.last[who]]
+            email = p.email[who]
+            if vary[i]:
+                if what[i] < 0.25:
+                    first = nickname(first, where[i]) or typo(first, int(kinds[i]), where[i])
+                elif what[i] < 0.45:
+                    last = typo(last, int(kinds[i]), where[i])
+                elif what[i] < 0.8:
+                    email = make_email(
+                        pools,
+                        int(p.first[who]),
+                        int(p.last[who]),
+                        int(new_style[i]),
+                        int(new_number[i]),
+                        int(new_domain[i]),
+                    )
+                else:
+                    first, last = first.upper(), last.upper()
+            names.append(
+                (f"{first} {last}", f"{last.upper()}, {first}", f"{first[0]}. {last}")[style[i]]
+            )
+            emails.append(email)
+        country = p.country[person]
+        currency = currency_of(pools, country)
+        ids = rng.permutation(a) + 2_000_001
+        account_id = [f"BA{i}" for i in ids.tolist()]
+        ref = rng.random(a) < 0.6
+        columns = [
+            account_id,
+            names,
+            emails,
+            [pools.postcodes[i] for i in p.postcode[person].tolist()],
+            [pools.countries[c] for c in country.tolist()],
+            currency.tolist(),
+            [PLANS[i] for i in p.plan[person].tolist()],
+            iso_utc(opened),
+            [
+                self.primary_id[w] if r_ else ""
+                for w, r_ in zip(person.tolist(), ref.tolist(), strict=True)
+            ],
+        ]
+        order = np.argsort(opened, kind="stable")
+        columns = [[col[i] for i in order.tolist()] for col in columns]
+        rel = "billing/accounts.csv"
+        for row in self.defects.pick(rng, a, cfg.malformed_rate).tolist():
+            line, rid = row + 2, columns[0][row]
+            if row % 2 == 0:
+                columns[2][row] = _bad_email(columns[2][row], row)
+                self.defects.rows.append((rel, line, rid, "email", "invalid_email"))
+            else:
+                columns[7][row] = BAD_DATES[row % len(BAD_DATES)]
+                self.defects.rows.append((rel, line, rid, "opened_at", "bad_date"))
+        header = [
+            "account_id",
+            "holder_name",
+            "email",
+            "postcode",
+            "country",
+            "currency",
+            "plan",
+            "opened_at",
+            "crm_customer_ref",
+        ]
+        self.write_csv(rel, header, columns)
+        person = person[order]
+        self.gt_persons.append(
+            (["billing"] * a, columns[0], [self.person_ids[i] for i in person.tolist()])
+        )
+        # Account of each person before and after the switch to a second account.
+        row_of = np.empty(a, dtype=np.int64)
+        row_of[order] = np.arange(a)
+        first_acc = row_of[:n]
+        second_acc = first_acc.copy()
+        second_acc[second] = row_of[n:]
+        self.billing_email = [""] * n
+        for i, who in enumerate(person.tolist()):
+            self.billing_email[who] = columns[2][i] if "@" in columns[2][i] else p.email[who]
+        self._transactions(columns[0], first_acc, second_acc, switch, currency)
+        self.step("billing")
+
+    def _transactions(
+        self,
+        account_ids: list[str],
+        first_acc: np.ndarray,
+        second_acc: np.ndarray,
+        switch: np.ndarray,
+        currency: np.ndarray,
+    ) -> None:
+        rng, p, b, cfg = self.rng, self.p, self.b, self.config
+        keep = b.txn_ts <= self.stop[b.txn_person]
+        who, ts, kind = b.txn_person[keep], b.txn_ts[keep], b.txn_type[keep]
+        order = np.argsort(ts, kind="stable")
+        who, ts, kind = who[order], ts[order], kind[order]
+        acc = np.where(ts >= switch[who], second_acc[who], first_acc[who])
+        cur_text = currency[: p.n][who].tolist()  # the first n accounts are in person order
+        codes = sorted(PRICES)
+        prices = np.array([PRICES[c] for c in codes], dtype=object)
+        cur_index = np.searchsorted(np.array(codes), currency[: p.n].astype(str))[who]
+        t = ts.size
+        columns = [
+            [f"TX{i + 1:09d}" for i in range(t)],
+            np.array(account_ids, dtype=object)[acc].tolist(),
+            iso_utc(ts),
+            prices[cur_index, p.plan[who]].tolist(),
+            cur_text,
+            np.array(["payment", "refund", "failed"], dtype=object)[kind].tolist(),
+        ]
+        rel = "billing/transactions.csv"
+        picks = self.defects.pick(rng, t, cfg.malformed_rate)
+        for row, defect in zip(
+            picks.tolist(), rng.integers(0, 4, picks.size).tolist(), strict=True
+        ):
+            line, rid = row + 2, columns[0][row]
+            if defect == 0:
+                columns[3][row] = "-" + columns[3][row]
+                self.defects.rows.append((rel, line, rid, "amount", "negative_amount"))
+            elif defect == 1:
+                columns[3][row] = ("N/A", f"{columns[3][row].replace('.', ',')} {cur_text[row]}")[
+                    row % 2
+                ]
+                self.defects.rows.append((rel, line, rid, "amount", "non_numeric_amount"))
+            elif defect == 2:
+                columns[2][row] = BAD_DATES[row % len(BAD_DATES)]
+                self.defects.rows.append((rel, line, rid, "occurred_at", "bad_date"))
+            else:
+                columns[1][row] = ""
+                self.defects.rows.append((rel, line, rid, "account_id", "missing_id"))
+        header = ["transaction_id", "account_id", "occurred_at", "amount", "currency", "type"]
+        self.write_csv(rel, header, columns)
+
+    # --- support ------------------------------------------------------------------------
+    def support(self) -> None:
+        rng, p, b, cfg = self.rng, self.p, self.b, self.config
+        keep = b.tkt_ts <= self.stop[b.tkt_person]
+        order = np.argsort(b.tkt_ts[keep], kind="stable")
+        who = b.tkt_person[keep][order]
+        ts = b.tkt_ts[keep][order]
+        intent = b.tkt_intent[keep][order]
+        sentiment = b.tkt_sentiment[keep][order]
+        t = who.size
+        created = iso_local(ts, dst_offset(ts, p.tz[who]))
+        channel = rng.choice(len(_CHANNELS), size=t, p=[0.45, 0.3, 0.1, 0.15])
+        has_ref = rng.random(t) < 0.6
+        use_billing = rng.random(t) < 0.2
+        picks = rng.integers(0, 1_000_000, size=(t, 7))
+        rel = "support/tickets.jsonl"
+        bad = dict(
+            zip(
+                self.defects.pick(rng, t, cfg.malformed_rate).tolist(),
+                rng.integers(0, 3, t).tolist(),
+                strict=False,
+            )
+        )
+        lines = []
+        for i in range(t):
+            person = int(who[i])
+            ref = self.primary_id[person] if has_ref[i] else None
+            email = None
+            if channel[i] == 0 or ref is None:
+                email = self.billing_email[person] if use_billing[i] else p.email[person]
+            subject, body = render_ticket(
+                int(intent[i]), int(sentiment[i]), tuple(picks[i].tolist())
+            )
+            record: dict[str, Any] = {
+                "ticket_id": f"T{i + 1:08d}",
+                "customer_ref": ref,
+                "email": email,
+                "created_at": created[i],
+                "channel": _CHANNELS[channel[i]],
+                "subject": subject,
+                "body": body,
+                "intent": INTENTS[intent[i]],
+                "sentiment": SENTIMENTS[sentiment[i]],
+            }
+            defect = bad.get(i)
+            if defect == 1:
+                record["ticket_id"] = None
+                self.defects.rows.append((rel, i + 1, f"T{i + 1:08d}", "ticket_id", "missing_id"))
+            elif defect == 2:
+                record["created_at"] = BAD_DATES[i % len(BAD_DATES)]
+                self.defects.rows.append(
+                    (rel, i + 1, record["ticket_id"], "created_at", "bad_date")
+                )
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+            if defect == 0:
+                line = line[: len(line) // 2]
+                self.defects.rows.append((rel, i + 1, record["ticket_id"], "", "broken_json"))
+            lines.append(line)
+        self.write_lines(rel, lines)
+        self.step("support")
+
+    # --- web ----------------------------------------------------------------------------
+    def web(self) -> None:
+        rng, p, b, cfg = self.rng, self.p, self.b, self.config
+        keep = b.evt_ts <= self.stop[b.evt_person]
+        who = b.evt_person[keep]
+        ts = b.evt_ts[keep]
+        n = p.n
+        # Devices per person (first is a browser), one or two cookies (anonymous ids) each.
+        devices = 1 + (rng.random(n) < 0.45) + (rng.random(n) < 0.15)
+        visitors = round(cfg.anonymous_visitor_rate * n)
+        dev_owner = np.concatenate([np.repeat(np.arange(n), devices), np.full(visitors, -1)])
+        d = dev_owner.size
+        dev_start = np.cumsum(devices) - devices
+        dev_rank = np.arange(d) - np.concatenate(
+            [dev_start[dev_owner[: d - visitors]], np.arange(d - visitors, d)]
+        )
+        platform = np.where(dev_rank == 0, 0, rng.integers(0, 3, d))  # 0 web, 1 ios, 2 android
+        cookies = 1 + (rng.random(d) < 0.35)
+        cookie_start = np.cumsum(cookies) - cookies
+        device_text = [f"dev-{x:012x}" for x in rng.integers(0, 2**48, d).tolist()]
+        anon_text = [f"anon-{x:016x}" for x in rng.integers(0, 2**62, int(cookies.sum())).tolist()]
+        # Customer events pick one of their devices; visitors browse a few pages.
+        dev = dev_start[who] + (rng.random(who.size) * devices[who]).astype(np.int64)
+        v_counts = 1 + rng.poisson(2.0, visitors)
+        v_dev = np.repeat(np.arange(d - visitors, d), v_counts)
+        v_ts = rng.integers(self.start, self.end, v_dev.size)
+        dev = np.concatenate([dev, v_dev])
+        ts_ms = np.concatenate([ts, v_ts]) * 1000 + rng.integers(0, 1000, dev.size)
+        owner = np.concatenate([who, np.full(v_dev.size, -1)])
+        e = dev.size
+        cookie = cookie_start[dev] + (rng.random(e) * cookies[dev]).astype(np.int64)
+        kind = rng.choice(
+            len(_EVENT_TYPES), size=e, p=[0.45, 0.12, 0.08, 0.1, 0.07, 0.03, 0.12, 0.03]
+        )
+        kind = np.where((owner < 0) & (kind > 2), 0, kind)
+        plat = platform[dev]
+        logged_in = (owner >= 0) & ((kind == 3) | (rng.random(e) < np.where(plat == 0, 0.5, 0.9)))
+        utm = np.where((kind == 0) & (plat == 0) & (rng.random(e) < 0.2), rng.integers(0, 4, e), -1)
+        path = rng.integers(0, len(_PATHS), e)
+        order = np.argsort(ts_ms, kind="stable")
+        rel = "web/events.jsonl"
+        bad = dict(
+            zip(
+                self.defects.pick(rng, e, cfg.malformed_rate).tolist(),
+                rng.integers(0, 3, e).tolist(),
+                strict=False,
+            )
+        )
+        stamps = iso_utc_ms(ts_ms[order])
+        ids = [f"ev-{row + 1:010d}" for row in range(e)]
+        id_text = [f'"{x}"' for x in ids]
+        for row, defect in bad.items():
+            if defect == 1:
+                id_text[row] = "null"
+                self.defects.rows.append((rel, row + 1, ids[row], "event_id", "missing_id"))
+            elif defect == 2:
+                stamps[row] = BAD_DATES[row % len(BAD_DATES)]
+                self.defects.rows.append((rel, row + 1, ids[row], "occurred_at", "bad_date"))
+            else:
+                self.defects.rows.append((rel, row + 1, ids[row], "", "broken_json"))
+
+        def pick(table: list[str], index: np.ndarray) -> list[str]:
+            return np.array(table, dtype=object)[index[order]].tolist()  # type: ignore[no-any-return]
+
+        users = [_q(x) for x in self.primary_id] + ["null"]
+        urls = [_q(f"https://www.streamly.example{x}") for x in _PATHS] + ["null"]
+        utms = [
+            f'"utm_source":"{s}","utm_medium":"{m}","utm_campaign":"{c}"' for s, m, c in _UTM
+        ] + ['"utm_source":null,"utm_medium":null,"utm_campaign":null']
+        lines = [
+            f'{{"event_id":{i},"anonymous_id":"{a}","device_id":"{d}","user_id":{u},'
+            f'"type":"{k}","occurred_at":"{t}","platform":"{p}","url":{w},{m}}}'
+            for i, a, d, u, k, t, p, w, m in zip(
+                id_text,
+                pick(anon_text, cookie),
+                pick(device_text, dev),
+                pick(users, np.where(logged_in, owner, n)),
+                pick(list(_EVENT_TYPES), kind),
+                stamps,
+                pick(["web", "ios", "android"], plat),
+                pick(urls, np.where(plat == 0, path, len(_PATHS))),
+                pick(utms, np.where(utm >= 0, utm, len(_UTM))),
+                strict=True,
+            )
+        ]
+        for row, defect in bad.items():
+            if defect == 0:
+                lines[row] = lines[row][: len(lines[row]) // 2]
+        self.write_lines(rel, lines)
+        cookie_owner = np.repeat(dev_owner, cookies)
+        known = np.flatnonzero(cookie_owner >= 0).tolist()
+        self.gt_persons.append(
+            (
+                ["web"] * len(known),
+                [anon_text[i] for i in known],
+                [self.person_ids[cookie_owner[i]] for i in known],
+            )
+        )
+        self.step("web")
+
+    # --- consent ------------------------------------------------------------------------
+    def consent(self) -> None:
+        rng, cfg = self.rng, self.config
+        r = self.crm_person.size
+        churned = self.churn.churned[self.crm_person]
+        rows_subject, rows_pair, rows_status, rows_ts, rows_source = [], [], [], [], []
+        for j, (purpose, _, chance) in enumerate(_CONSENT_PAIRS):
+            granted = np.flatnonzero(rng.random(r) < chance)
+            at = self.crm_signup[granted] + rng.integers(0, 600, granted.size)
+            source = np.where(
+                purpose in ("analytics", "profiling"), 2, rng.choice([0, 3], size=granted.size)
+            )
+            withdraw_p = np.where(churned[granted] & (purpose == "marketing"), 0.5, 0.1)
+            withdrawn = rng.random(granted.size) < withdraw_p
+            person = self.crm_person[granted]
+            stop = self.stop[person]
+            later = at + (rng.random(granted.size) * np.maximum(stop - at, 1)).astype(np.int64)
+            w = np.flatnonzero(withdrawn)
+            rows_subject += [granted, granted[w]]
+            rows_pair += [np.full(granted.size, j), np.full(w.size, j)]
+            rows_status += [np.zeros(granted.size, np.int64), np.ones(w.size, np.int64)]
+            rows_ts += [at, later[w]]
+            rows_source += [source, np.ones(w.size, np.int64)]
+        subject = np.concatenate(rows_subject)
+        pair = np.concatenate(rows_pair)
+        status = np.concatenate(rows_status)
+        ts = np.concatenate(rows_ts)
+        source = np.concatenate(rows_source)
+        order = np.lexsort((pair, subject, ts))
+        subject, pair, status, ts, source = (
+            subject[order],
+            pair[order],
+            status[order],
+            ts[order],
+            source[order],
+        )
+        c = subject.size
+        columns = [
+            [f"CS{i + 1:09d}" for i in range(c)],
+            [self.crm_ids[i] for i in subject.tolist()],
+            [_CONSENT_PAIRS[j][0] for j in pair.tolist()],
+            [_CONSENT_PAIRS[j][1] for j in pair.tolist()],
+            [("granted", "withdrawn")[s] for s in status.tolist()],
+            iso_local(ts, dst_offset(ts, self.crm_tz[subject])),
+            [_CONSENT_SOURCES[s] for s in source.tolist()],
+        ]
+        rel = "consent/consents.csv"
+        picks = self.defects.pick(rng, c, cfg.malformed_rate)
+        for row, defect in zip(
+            picks.tolist(), rng.integers(0, 3, picks.size).tolist(), strict=True
+        ):
+            line, rid = row + 2, columns[0][row]
+            if defect == 0:
+                columns[1][row] = ""
+                self.defects.rows.append((rel, line, rid, "subject_id", "missing_id"))
+            elif defect == 1:
+                columns[5][row] = BAD_DATES[row % len(BAD_DATES)]
+                self.defects.rows.append((rel, line, rid, "recorded_at", "bad_date"))
+            else:
+                columns[4][row] = ("yes", "maybe", "GRANTED?")[row % 3]
+                self.defects.rows.append((rel, line, rid, "status", "unknown_status"))
+        header = [
+            "consent_id",
+            "subject_id",
+            "purpose",
+            "channel",
+            "status",
+            "recorded_at",
+            "source",
+        ]
+        self.write_csv(rel, header, columns)
+        self.step("consent")
+
+    # --- ground truth and manifest --------------------------------------------------------
+    def ground_truth(self) -> None:
+        sources = [v for s, _, _ in self.gt_persons for v in s]
+        records = [v for _, rid, _ in self.gt_persons for v in rid]
+        persons = [v for _, _, pid in self.gt_persons for v in pid]
+        self.write_csv(
+            "ground_truth/persons.csv",
+            ["source", "source_record_id", "person_id"],
+            [sources, records, persons],
+        )
+        ch = self.churn
+        self.write_csv(
+            "ground_truth/churn.csv",
+            [
+                "person_id",
+                "churned",
+                "churned_at",
+                "churn_probability",
+                "failed_payments",
+                "cancel_tickets",
+                "negative_tickets",
+                "activity_decline",
+                "plan",
+                "tenure_days",
+            ],
+            [
+                self.person_ids,
+                ["true" if c else "false" for c in ch.churned.tolist()],
+                [
+                    s if c else ""
+                    for s, c in zip(iso_utc(ch.churned_at), ch.churned.tolist(), strict=True)
+                ],
+                [f"{v:.4f}" for v in ch.probability.tolist()],
+                [str(v) for v in ch.failed_payments.tolist()],
+                [str(v) for v in ch.cancel_tickets.tolist()],
+                [str(v) for v in ch.negative_tickets.tolist()],
+                [f"{v:.3f}" for v in self.p.decline.tolist()],
+                [PLANS[i] for i in self.p.plan.tolist()],
+                [str(v) for v in ch.tenure_days.tolist()],
+            ],
+        )
+        rows = sorted(self.defects.rows)
+        self.write_csv(
+            "ground_truth/malformed.csv",
+            ["file", "line", "record_id", "field", "defect"],
+            [
+                [r[0] for r in rows],
+                [str(r[1]) for r in rows],
+                [r[2] for r in rows],
+                [r[3] for r in rows],
+                [r[4] for r in rows],
+            ],
+        )
+        self.step("ground truth")
+
+    def manifest(self) -> None:
+        manifest = {
+            "generator": "aimsight.demo.generate_company",
+            "format_version": 1,
+            "seed": self.seed,
+            "customers": self.customers,
+            "config": self.config.to_dict(),
+            "files": {
+                rel: {"rows": rows, "sha256": sha256_of(self.out / rel)}
+                for rel, rows in sorted(self.files.items())
+            },
+        }
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        (self.out / "manifest.json").write_text(text, encoding="utf-8")
+        self.step("manifest")
+
+
+def generate_company(
+    out: str | Path,
+    *,
+    customers: int,
+    seed: int,
+    config: CompanyConfig | None = None,
+    progress: Progress | None = None,
+) -> GenerationSummary:
+    """Write the synthetic company's sources and ground truth under ``out``.
+
+    Args:
+        out: folder to write into (created if needed; files of an earlier run are replaced).
+        customers: number of true people (CRM records are more: some registered twice).
+        seed: drives every random draw; the same seed gives the same bytes in every file.
+        config: tunables; the defaults give realistic noise.
+        progress: called as ``progress(stage, done, total)`` after each stage.
+
+    Returns:
+        The data rows written per file (``manifest.json`` excluded).
+
+    Raises:
+        InvalidInput: ``customers`` is below 10 or too large, ``seed`` is negative, or
+            ``out`` is an existing file.
+
+    Examples:
+        >>> summary = generate_company("sources", customers=1_000, seed=7)  # doctest: +SKIP
+        >>> summary.files["crm/customers.csv"]  # doctest: +SKIP
+        1120
+    """
+    if isinstance(customers, bool) or not isinstance(customers, int):
+        raise InvalidInput("customers must be a whole number", field="customers")
+    if not MIN_CUSTOMERS <= customers <= MAX_CUSTOMERS:
+        raise InvalidInput(
+            f"customers must be between {MIN_CUSTOMERS} and {MAX_CUSTOMERS:,}, got {customers}",
+            field="customers",
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInput(f"seed must be a non-negative whole number, got {seed!r}", field="seed")
+    root = Path(out).expanduser()
+    if root.exists() and not root.is_dir():
+        raise InvalidInput(f"{root} exists and is not a folder", field="out")
+    root.mkdir(parents=True, exist_ok=True)
+    builder = _Builder(root.resolve(), customers, seed, config or CompanyConfig(), progress)
+    builder.people()
+    builder.behaviour()
+    builder.crm()
+    builder.billing()
+    builder.support()
+    builder.web()
+    builder.consent()
+    builder.ground_truth()
+    builder.manifest()
+    return GenerationSummary(out=builder.out, seed=seed, customers=customers, files=builder.files)

@@ -1,0 +1,181 @@
+"""``aimsight demo``: build a fresh workspace from the synthetic company and serve it.
+
+Each capability adds its step to :data:`STEPS` as it lands (ingest, identity, models, ...);
+every step is recorded on the ledger so the demo workspace shows its own history.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+
+from aimsight.core import Workspace, WorkspaceError, configure_logging
+from aimsight.demo._generate import generate_company
+from aimsight.security import ApiKeyService, Role
+from aimsight.store import Ledger, Store
+
+__all__ = ["DemoResult", "build_demo", "run_demo"]
+
+DEMO_MARKER = ".aimsight-demo"
+DEMO_ACTOR = "aimsight-demo"
+
+
+@dataclass
+class DemoResult:
+    """What the demo built: the workspace, the admin key and what each step reported."""
+
+    workspace: Workspace
+    admin_key: str
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def build_demo(
+    workspace_dir: str | Path,
+    *,
+    customers: int,
+    seed: int,
+    console: Console | None = None,
+) -> DemoResult:
+    """Create a fresh demo workspace and run every capability that exists end to end.
+
+    An existing folder is replaced only if an earlier demo made it (it holds the
+    ``.aimsight-demo`` marker); anything else is refused so no user data is deleted.
+
+    Raises:
+        WorkspaceError: the folder exists, is not empty and was not made by the demo.
+    """
+    out = console or Console()
+    root = Path(workspace_dir).expanduser().resolve()
+    _clear_previous_demo(root)
+    workspace = Workspace.create(root)
+    (root / DEMO_MARKER).write_text("made by `aimsight demo`; safe to delete\n", "utf-8")
+    store = Store.open(workspace)
+    try:
+        ledger = Ledger.open(workspace, store)
+        ledger.append(
+            "workspace.created", actor=DEMO_ACTOR, subject=str(root), payload={"seed": seed}
+        )
+        result_steps: dict[str, dict[str, Any]] = {}
+        for name, step in STEPS:
+            started = time.perf_counter()
+            with out.status(f"[bold]{name}[/bold]"):
+                report = step(_StepContext(workspace, store, ledger, customers, seed, out))
+            report["seconds"] = round(time.perf_counter() - started, 2)
+            result_steps[name] = report
+            ledger.append(
+                "demo.step_completed", actor=DEMO_ACTOR, subject=name, payload=dict(report)
+            )
+            out.print(f"[green]✓[/green] {name}  " + _summarise(report))
+        keys = ApiKeyService(store, audit=ledger)
+        _, admin_key = keys.create("demo-admin", Role.ADMIN, created_by=DEMO_ACTOR)
+        verification = ledger.verify()
+        result_steps["ledger"] = {
+            "entries": verification.entries_checked,
+            "valid": verification.ok,
+        }
+        out.print(
+            f"[green]✓[/green] ledger verified  {verification.entries_checked} entries, "
+            f"chain {'intact' if verification.ok else 'BROKEN'}"
+        )
+        return DemoResult(workspace=workspace, admin_key=admin_key, steps=result_steps)
+    finally:
+        store.dispose()
+
+
+def run_demo(
+    *, workspace: str | None, customers: int, seed: int, host: str, port: int, serve: bool
+) -> None:
+    """Build the demo workspace, then serve the API on ``host:port`` until interrupted."""
+    console = Console()
+    root = workspace or ".aimsight-demo"
+    console.print(
+        Panel.fit(
+            f"Building the demo company: {customers:,} customers, seed {seed}, "
+            f"workspace {Path(root).resolve()}",
+            title="aimsight demo",
+        )
+    )
+    result = build_demo(root, customers=customers, seed=seed, console=console)
+    base = f"http://{host}:{port}"
+    console.print(
+        Panel.fit(
+            "\n".join(
+                [
+                    f"API docs     {base}/docs",
+                    f"health       curl -H 'Authorization: Bearer {result.admin_key}' "
+                    f"{base}/v1/health",
+                    f"admin key    {result.admin_key}",
+                    f"workspace    {result.workspace.root}",
+                    f"CLI          aimsight status -w {result.workspace.root}",
+                ]
+            ),
+            title="aimsight is ready" if serve else "aimsight demo built",
+        )
+    )
+    if serve:
+        _serve(result.workspace, host, port)
+
+
+def _serve(workspace: Workspace, host: str, port: int) -> None:
+    import uvicorn
+
+    from aimsight.api import create_app
+
+    logging_settings = workspace.settings.logging
+    configure_logging(logging_settings.level, json_format=logging_settings.json_format)
+    uvicorn.run(
+        create_app(workspace),
+        host=host,
+        port=port,
+        access_log=False,  # aimsight writes its own access log, without query strings
+        log_level="warning",
+    )
+
+
+@dataclass(frozen=True)
+class _StepContext:
+    workspace: Workspace
+    store: Store
+    ledger: Ledger
+    customers: int
+    seed: int
+    console: Console
+
+
+def _generate_company_step(context: _StepContext) -> dict[str, Any]:
+    summary = generate_company(
+        context.workspace.root / "sources", customers=context.customers, seed=context.seed
+    )
+    return {"files": len(summary.files), "rows": summary.total_rows}
+
+
+STEPS: list[tuple[str, Callable[[_StepContext], dict[str, Any]]]] = [
+    ("generate synthetic company", _generate_company_step),
+]
+
+
+def _clear_previous_demo(root: Path) -> None:
+    if not root.exists():
+        return
+    if (root / DEMO_MARKER).exists():
+        shutil.rmtree(root)
+        return
+    if any(root.iterdir()):
+        raise WorkspaceError(
+            f"{root} exists and was not made by `aimsight demo`; "
+            "pass another folder with --workspace or empty this one"
+        )
+
+
+def _summarise(report: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
+        for key, value in report.items()
+    )
