@@ -1,0 +1,58 @@
+"""What every CLI command shares: the --workspace and --json options and output helpers."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from aimsight.core import Workspace
+
+__all__ = [
+    "JsonOpt",
+    "WorkspaceOpt",
+    "cli_actor",
+    "console",
+    "err_console",
+    "open_workspace",
+    "print_json",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="AIMSIGHT_WORKSPACE",
+        help="Workspace folder (default: the current folder or $AIMSIGHT_WORKSPACE).",
+        show_default=False,
+    ),
+]
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")
+]
+
+
+def open_workspace(path: str | None) -> Workspace:
+    """Open the workspace named by --workspace (errors become one line via ``main``)."""
+    return Workspace.open(path)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout, with no colour codes."""
+    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def cli_actor() -> str:
+    """Who acts, for the ledger, when a command is run from a shell: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (some containers)
+        return "cli:unknown"

@@ -1,0 +1,57 @@
+"""``aimsight serve``: run the HTTP API on one uvicorn process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from aimsight.cli._common import WorkspaceOpt, err_console, open_workspace
+from aimsight.core import configure_logging
+from aimsight.security import ApiKeyService
+from aimsight.store import Store
+
+__all__ = ["register"]
+
+
+def serve_command(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: api.host).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="TCP port to listen on (default: api.port)."),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Serve the API of a workspace (docs at /docs); stop with Ctrl+C."""
+    import uvicorn
+
+    from aimsight.api import create_app
+
+    opened = open_workspace(workspace)
+    settings = opened.settings
+    configure_logging(settings.logging.level, json_format=settings.logging.json_format)
+    store = Store.open(opened)
+    try:
+        active = ApiKeyService(store).count_active()
+    finally:
+        store.dispose()
+    if active == 0:
+        err_console.print(
+            "[yellow]warning:[/yellow] no API keys yet, so every request will get 401; "
+            f"create one with `aimsight users add admin --role admin -w {opened.root}`",
+            highlight=False,
+        )
+    uvicorn.run(
+        create_app(opened),
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        access_log=False,  # aimsight writes its own access log, without query strings
+        log_level=settings.logging.level.lower(),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to ``app``."""
+    app.command("serve")(serve_command)

@@ -1,0 +1,115 @@
+"""``aimsight init``, ``status`` and ``db``: create, inspect and migrate a workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aimsight.cli._common import (
+    JsonOpt,
+    WorkspaceOpt,
+    cli_actor,
+    console,
+    open_workspace,
+    print_json,
+)
+from aimsight.core import Workspace
+from aimsight.status import workspace_status
+from aimsight.store import Ledger, Store
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="Operational store: schema migrations.", no_args_is_help=True)
+
+
+def init_command(
+    directory: Annotated[
+        str | None, typer.Argument(help="Folder for the new workspace (default: current).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a workspace: aimsight.toml, lake/, artifacts/ and the SQLite store."""
+    workspace = Workspace.create(directory)
+    store = Store.open(workspace, upgrade=True)
+    try:
+        revision = store.current_revision()
+        Ledger.open(workspace, store).append(
+            "workspace.created",
+            actor=cli_actor(),
+            payload={"store": store.backend, "revision": revision},
+        )
+    finally:
+        store.dispose()
+    if as_json:
+        print_json({"workspace": str(workspace.root), "store": store.url, "revision": revision})
+        return
+    console.print(f"[green]created[/green] workspace {workspace.root}")
+    console.print(f"  settings   {workspace.config_file}")
+    console.print(f"  store      {store.url} (schema {revision})")
+    console.print("  next       aimsight users add admin --role admin -w " + str(workspace.root))
+
+
+def status_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Summarise what the workspace holds."""
+    status = workspace_status(open_workspace(workspace))
+    if as_json:
+        print_json(status)
+        return
+    table = Table(title=f"aimsight workspace {status['workspace']}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for key, value in _flatten(status).items():
+        if key != "workspace":
+            table.add_row(key, str(value))
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply schema migrations to the operational store."""
+    store = Store.open(open_workspace(workspace), upgrade=False)
+    before = store.current_revision()
+    store.upgrade(revision)
+    after = store.current_revision()
+    store.dispose()
+    if as_json:
+        print_json({"store": store.url, "from": before, "to": after})
+    else:
+        console.print(f"store {store.url}: {before or 'empty'} -> {after}")
+
+
+@db_app.command("current")
+def db_current(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the store's schema revision and the newest one this version ships."""
+    store = Store.open(open_workspace(workspace), upgrade=False)
+    current, head = store.current_revision(), store.head_revision()
+    store.dispose()
+    if as_json:
+        print_json({"store": store.url, "current": current, "head": head})
+    else:
+        state = "up to date" if current == head else f"behind (newest is {head})"
+        console.print(f"store {store.url}: revision {current or 'none'}, {state}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``init``, ``status`` and ``db`` to ``app``."""
+    app.command("init")(init_command)
+    app.command("status")(status_command)
+    app.add_typer(db_app, name="db")
+
+
+def _flatten(data: dict[str, object], prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
