@@ -23,7 +23,7 @@ from faker import Faker
 from rich.console import Console
 from rich.table import Table
 
-from aimsight.demo._generate import generate_company
+from aimsight.demo._generate import CRM_COLUMNS, generate_company
 
 
 def _faker_loop(path: Path, rows: int, seed: int) -> float:
@@ -33,24 +33,7 @@ def _faker_loop(path: Path, rows: int, seed: int) -> float:
     started = time.perf_counter()
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
-            [
-                "customer_id",
-                "first_name",
-                "last_name",
-                "email",
-                "phone",
-                "street",
-                "city",
-                "postcode",
-                "country",
-                "birth_date",
-                "signup_at",
-                "plan",
-                "updated_at",
-                "source_system",
-            ]
-        )
+        writer.writerow(CRM_COLUMNS)
         for i in range(rows):
             writer.writerow(
                 [

@@ -24,26 +24,3 @@ def test_all_lists_exactly_the_public_names(layer: str) -> None:
         and not isinstance(value, type(importlib))
     }
     assert exported == public
-
-
-def test_layers_are_the_ones_in_the_design() -> None:
-    allowed = {
-        "api",
-        "cli",
-        "web",
-        "core",
-        "store",
-        "ingest",
-        "identity",
-        "features",
-        "insight",
-        "registry",
-        "decide",
-        "monitor",
-        "experiment",
-        "privacy",
-        "aims",
-        "demo",
-        "security",
-    }
-    assert set(LAYERS) <= allowed

@@ -7,6 +7,7 @@ layer may use them. ``demo`` composes the whole pipeline and ``cli`` sits on top
 from __future__ import annotations
 
 import ast
+import pkgutil
 from pathlib import Path
 
 import aimsight
@@ -66,3 +67,8 @@ def test_no_layer_imports_a_layer_to_its_right() -> None:
 def test_every_layer_folder_is_placed_in_the_order() -> None:
     folders = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert folders <= set(ORDER)
+
+
+def test_every_package_is_a_layer_of_the_design() -> None:
+    packages = {name for _, name, is_pkg in pkgutil.iter_modules(aimsight.__path__) if is_pkg}
+    assert packages <= set(ORDER), "add the new layer to ORDER here and to DESIGN.md"

@@ -80,6 +80,23 @@ STAGES = (
     "ground truth",
     "manifest",
 )
+CRM_COLUMNS = (
+    "customer_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "postcode",
+    "country",
+    "birth_date",
+    "signup_at",
+    "plan",
+    "updated_at",
+    "source_system",
+)
+"""Columns of ``crm/customers.csv``, in file order."""
 _COUNTRY_NAMES = {
     "US": ("United States", "USA"),
     "GB": ("United Kingdom", "UK"),
@@ -454,23 +471,7 @@ class _Builder:
             else:
                 columns[9][row] = BAD_DATES[(row + 3) % len(BAD_DATES)]
                 self.defects.rows.append((rel, line, rid, "birth_date", "bad_date"))
-        header = [
-            "customer_id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "street",
-            "city",
-            "postcode",
-            "country",
-            "birth_date",
-            "signup_at",
-            "plan",
-            "updated_at",
-            "source_system",
-        ]
-        self.write_csv(rel, header, columns)
+        self.write_csv(rel, list(CRM_COLUMNS), columns)
         self.crm_person, self.crm_signup, self.crm_tz = person, signup, tz
         self.crm_ids = columns[0]
         primary = np.full(n, -1, dtype=np.int64)
