@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,18 @@ def test_demo_without_subcommand_runs_the_pipeline_with_the_options(
         }
     ]
     assert _demo_cmds.demo_app is not None
+
+
+def test_a_busy_port_fails_before_building_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        workspace = tmp_path / "demo"
+        code, _, err = run(["demo", "-w", str(workspace), "--port", str(port)], capsys)
+    assert code == 2
+    assert f"--port {port}" in err and "another --port" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not workspace.exists()

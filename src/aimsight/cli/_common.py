@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import getpass
 import json
+import socket
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from aimsight.core import Workspace
+from aimsight.core import InvalidInput, Workspace
 
 __all__ = [
     "JsonOpt",
     "WorkspaceOpt",
     "cli_actor",
     "console",
+    "ensure_port_free",
     "err_console",
     "open_workspace",
     "print_json",
@@ -56,3 +58,16 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no login name (some containers)
         return "cli:unknown"
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail before any work is done when ``host:port`` cannot be listened on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InvalidInput(
+                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                "stop what is using it or pass another --port"
+            ) from exc

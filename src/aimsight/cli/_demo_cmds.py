@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, print_json
+from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, ensure_port_free, print_json
 
 __all__ = ["register"]
 
@@ -40,6 +40,8 @@ def demo_callback(
         return
     from aimsight.demo import run_demo
 
+    if not no_serve:
+        ensure_port_free(host, port)
     run_demo(
         workspace=workspace,
         customers=customers,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from aimsight.cli._common import WorkspaceOpt, err_console, open_workspace
+from aimsight.cli._common import WorkspaceOpt, ensure_port_free, err_console, open_workspace
 from aimsight.core import configure_logging
 from aimsight.security import ApiKeyService
 from aimsight.store import Store
@@ -31,6 +31,7 @@ def serve_command(
 
     opened = open_workspace(workspace)
     settings = opened.settings
+    ensure_port_free(host or settings.api.host, port or settings.api.port)
     configure_logging(settings.logging.level, json_format=settings.logging.json_format)
     store = Store.open(opened)
     try:

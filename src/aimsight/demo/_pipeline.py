@@ -109,15 +109,19 @@ def run_demo(
             "\n".join(
                 [
                     f"API docs     {base}/docs",
-                    f"health       curl -H 'Authorization: Bearer {result.admin_key}' "
-                    f"{base}/v1/health",
-                    f"admin key    {result.admin_key}",
                     f"workspace    {result.workspace.root}",
                     f"CLI          aimsight status -w {result.workspace.root}",
                 ]
             ),
             title="aimsight is ready" if serve else "aimsight demo built",
         )
+    )
+    # Outside the panel and never wrapped, so the key can be copied whole from any terminal.
+    console.print(f"admin key    {result.admin_key}", soft_wrap=True, highlight=False)
+    console.print(
+        f"try          curl -H 'Authorization: Bearer {result.admin_key}' {base}/v1/health",
+        soft_wrap=True,
+        highlight=False,
     )
     if serve:
         _serve(result.workspace, host, port)
