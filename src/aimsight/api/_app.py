@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +16,7 @@ from aimsight.api._deps import Services
 from aimsight.api._errors import install_error_handlers
 from aimsight.api._middleware import REQUEST_ID_HEADER, RequestEnvelopeMiddleware
 from aimsight.api._routes import v1_routes
+from aimsight.api._routes.collect import flush_periodically
 from aimsight.core.workspace import Workspace
 from aimsight.store import Store
 
@@ -42,9 +45,18 @@ def create_app(workspace: Workspace, *, store: Store | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(services.open)
+        ingest = workspace.settings.ingest
+        flusher = asyncio.create_task(
+            flush_periodically(
+                services, ingest.collector_flush_seconds, ingest.collector_flush_rows
+            )
+        )
         try:
             yield
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             await run_in_threadpool(services.close)
 
     app = FastAPI(

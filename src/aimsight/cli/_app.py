@@ -35,9 +35,27 @@ _workspace_cmds.register(app)
 
 def _register_optional() -> None:
     """Command groups that live in their own modules."""
-    from aimsight.cli import _demo_cmds, _ledger_cmds, _serve_cmds, _users_cmds
+    from aimsight.cli import (
+        _contracts_cmds,
+        _demo_cmds,
+        _ingest_cmds,
+        _ledger_cmds,
+        _lineage_cmds,
+        _quarantine_cmds,
+        _serve_cmds,
+        _users_cmds,
+    )
 
-    for module in (_ledger_cmds, _users_cmds, _serve_cmds, _demo_cmds):
+    for module in (
+        _ingest_cmds,
+        _contracts_cmds,
+        _quarantine_cmds,
+        _lineage_cmds,
+        _ledger_cmds,
+        _users_cmds,
+        _serve_cmds,
+        _demo_cmds,
+    ):
         module.register(app)
 
 

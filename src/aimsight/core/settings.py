@@ -109,6 +109,32 @@ class ApiSettings(_Section):
     )
 
 
+class IngestSettings(_Section):
+    """Ingestion: the HTTP collector's spool and the NATS JetStream consumer."""
+
+    collector_flush_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="How often the API moves collected events from its spool into lake batches.",
+    )
+    collector_flush_rows: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Most collected events turned into one lake batch.",
+    )
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222", description="NATS server for `aimsight ingest stream`."
+    )
+    stream_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Messages fetched per stream batch; acknowledged only once it is committed.",
+    )
+
+
 class LoggingSettings(_Section):
     """Process logs (never personal data)."""
 
@@ -138,6 +164,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @model_validator(mode="after")

@@ -550,10 +550,12 @@ class _Builder:
         order = np.argsort(opened, kind="stable")
         columns = [[col[i] for i in order.tolist()] for col in columns]
         rel = "billing/accounts.csv"
+        bad_email_rows: set[int] = set()
         for row in self.defects.pick(rng, a, cfg.malformed_rate).tolist():
             line, rid = row + 2, columns[0][row]
             if row % 2 == 0:
                 columns[2][row] = _bad_email(columns[2][row], row)
+                bad_email_rows.add(row)
                 self.defects.rows.append((rel, line, rid, "email", "invalid_email"))
             else:
                 columns[7][row] = BAD_DATES[row % len(BAD_DATES)]
@@ -582,7 +584,9 @@ class _Builder:
         second_acc[second] = row_of[n:]
         self.billing_email = [""] * n
         for i, who in enumerate(person.tolist()):
-            self.billing_email[who] = columns[2][i] if "@" in columns[2][i] else p.email[who]
+            # Tickets reuse the billing e-mail; never a malformed one planted above.
+            usable = i not in bad_email_rows and "@" in columns[2][i]
+            self.billing_email[who] = columns[2][i] if usable else p.email[who]
         self._transactions(columns[0], first_acc, second_acc, switch, currency)
         self.step("billing")
 

@@ -17,6 +17,8 @@ __all__ = ["TABLE_MODULES", "full_metadata"]
 TABLE_MODULES: tuple[str, ...] = (
     "aimsight.store._ledger_tables",
     "aimsight.security._tables",
+    "aimsight.ingest._tables",
+    "aimsight.ingest._collector_tables",
 )
 
 
