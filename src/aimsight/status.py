@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aimsight.core import Workspace
+from aimsight.ingest import ContractRegistry, QuarantineService
 from aimsight.security import ApiKeyService
 from aimsight.store import Ledger, Store
 
@@ -25,6 +26,8 @@ def workspace_status(workspace: Workspace) -> dict[str, Any]:
                 "up_to_date": store.current_revision() == store.head_revision(),
             },
             "ledger": {"entries": Ledger.open(workspace, store).count()},
+            "contracts": len(ContractRegistry.for_workspace(workspace).list()),
+            "quarantine": {"open_rows": _open_quarantine(workspace, store)},
             "api_keys": {"active": ApiKeyService(store).count_active()},
             "lake": _folder_summary(workspace.lake_dir, "*.parquet"),
             "artifacts": _folder_summary(workspace.artifacts_dir, "*"),
@@ -32,6 +35,11 @@ def workspace_status(workspace: Workspace) -> dict[str, Any]:
     finally:
         store.dispose()
     return summary
+
+
+def _open_quarantine(workspace: Workspace, store: Store) -> int:
+    service = QuarantineService(workspace, store, Ledger.open(workspace, store))
+    return sum(int(group["rows"]) for group in service.summary(status="open"))
 
 
 def _folder_summary(folder: Any, pattern: str) -> dict[str, int]:

@@ -22,6 +22,8 @@ def test_init_then_status_reports_the_store(
     assert status["store"]["up_to_date"] is True
     assert status["ledger"] == {"entries": 1}  # workspace.created
     assert status["api_keys"] == {"active": 0}
+    assert status["contracts"] >= 7  # the shipped defaults, collector.events among them
+    assert status["quarantine"] == {"open_rows": 0}
 
 
 def test_db_current_and_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import json
 import string
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -403,3 +403,15 @@ def test_books_balance_for_any_mix_of_rows(
 def test_contracts_used_in_these_tests_are_valid() -> None:
     assert contract(PEOPLE).name == "crm.people"
     assert contract(PAYMENTS).name == "billing.payments"
+
+
+def test_lake_timestamps_come_back_as_utc_datetimes(
+    sqlite_service: IngestService, tmp_path: Path
+) -> None:
+    source = write_csv(
+        tmp_path / "people.csv", [person("P1", updated_at="2026-11-01T12:00:00+02:00")]
+    )
+    sqlite_service.ingest_path(source, source="crm", entity="people", actor="test")
+    with sqlite_service.lake() as db:
+        [(updated_at,)] = db.sql("SELECT updated_at FROM crm.people").fetchall()
+    assert updated_at == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)

@@ -16,6 +16,7 @@ from aimsight.cli._common import (
     print_json,
 )
 from aimsight.core import Workspace
+from aimsight.ingest import ContractRegistry
 from aimsight.status import workspace_status
 from aimsight.store import Ledger, Store
 
@@ -30,8 +31,11 @@ def init_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a workspace: aimsight.toml, lake/, artifacts/ and the SQLite store."""
+    """Create a workspace: aimsight.toml, lake/, artifacts/, contracts/ and the SQLite store."""
     workspace = Workspace.create(directory)
+    # The shipped contracts are a starting point users edit; collector.events is needed as
+    # soon as the API takes events.
+    contracts = [c.name for c in ContractRegistry.for_workspace(workspace).install_defaults()]
     store = Store.open(workspace, upgrade=True)
     try:
         revision = store.current_revision()
@@ -43,11 +47,19 @@ def init_command(
     finally:
         store.dispose()
     if as_json:
-        print_json({"workspace": str(workspace.root), "store": store.url, "revision": revision})
+        print_json(
+            {
+                "workspace": str(workspace.root),
+                "store": store.url,
+                "revision": revision,
+                "contracts": contracts,
+            }
+        )
         return
     console.print(f"[green]created[/green] workspace {workspace.root}")
     console.print(f"  settings   {workspace.config_file}")
     console.print(f"  store      {store.url} (schema {revision})")
+    console.print(f"  contracts  {len(contracts)} defaults in {workspace.root / 'contracts'}")
     console.print("  next       aimsight users add admin --role admin -w " + str(workspace.root))
 
 
