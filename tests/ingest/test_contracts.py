@@ -209,12 +209,26 @@ def test_compatible_changes(change: object) -> None:
         (lambda c: with_field(c, "plan", values=("basic",)), "no longer allows premium"),
         (lambda c: replace(c, primary_key=("email",)), "primary key changed"),
         (lambda c: with_field(c, "phone", default_region="US"), "default_region changed"),
+        (lambda c: replace(c, partition="month"), "partition changed from day to month"),
     ],
 )
 def test_breaking_changes_say_why(change: object, why: str) -> None:
     contract = base()
     reasons = compatibility(contract, change(contract))  # type: ignore[operator]
     assert any(why in reason for reason in reasons), reasons
+
+
+def test_partition_defaults_to_day_and_round_trips_through_yaml() -> None:
+    assert base().partition == "day"
+    assert "partition" not in base().to_dict()  # existing contracts keep their digest
+    monthly = Contract.from_yaml(replace(base(), partition="month").to_yaml(), origin="t")
+    assert monthly.partition == "month"
+
+
+def test_an_unknown_partition_names_the_key_and_the_choices() -> None:
+    data = base().to_dict() | {"partition": "week"}
+    with pytest.raises(ContractError, match="partition.*use day.*or month"):
+        Contract.from_dict(data, origin="t")
 
 
 # --- registry ----------------------------------------------------------------------------

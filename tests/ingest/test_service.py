@@ -415,3 +415,21 @@ def test_lake_timestamps_come_back_as_utc_datetimes(
     with sqlite_service.lake() as db:
         [(updated_at,)] = db.sql("SELECT updated_at FROM crm.people").fetchall()
     assert updated_at == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+def test_a_monthly_contract_writes_one_lake_file_per_month(
+    workspace: Workspace, store: Store, tmp_path: Path
+) -> None:
+    install(workspace, PEOPLE + "partition: month\n")
+    service = IngestService(workspace, store, Ledger.open(workspace, store))
+    days = ["2026-10-01", "2026-10-31", "2026-11-01", "2026-11-15"]
+    source = write_csv(
+        tmp_path / "people.csv",
+        [person(f"P{i}", updated_at=f"{day}T10:00:00Z") for i, day in enumerate(days)],
+    )
+    [batch] = service.ingest_path(source, source="crm", entity="people", actor="test")
+    assert sorted(Path(path).parent.name for path in batch.files) == [
+        "month=2026-10",
+        "month=2026-11",
+    ]
+    assert sorted(_ids(service)) == ["P0", "P1", "P2", "P3"]

@@ -246,6 +246,7 @@ class Contract:
     event_time: str | None = None
     extra_fields: Literal["keep", "reject"] = "keep"
     quality: QualityPolicy = field(default_factory=QualityPolicy)
+    partition: Literal["day", "month"] = "day"
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -281,6 +282,8 @@ class Contract:
         if self.event_time is not None:
             out["event_time"] = self.event_time
         out["extra_fields"] = self.extra_fields
+        if self.partition != "day":
+            out["partition"] = self.partition
         out["fields"] = [spec.to_dict() for spec in self.fields]
         quality = self.quality.to_dict()
         if quality:
@@ -353,6 +356,7 @@ _CONTRACT_KEYS = {
     "primary_key",
     "event_time",
     "extra_fields",
+    "partition",
     "fields",
     "quality",
 }
@@ -545,6 +549,14 @@ def _parse_contract(data: object, origin: str) -> Contract:
     extra = top.get("extra_fields", "keep")
     if extra not in ("keep", "reject"):
         raise _fail(origin, "extra_fields", f"{extra!r}: use keep or reject")
+    partition = top.get("partition", "day")
+    if partition not in ("day", "month"):
+        raise _fail(
+            origin,
+            "partition",
+            f"{partition!r}: use day (one lake folder per UTC day) or month (for datasets "
+            "with few rows a day, to avoid many small files)",
+        )
     primary_key = top.get("primary_key")
     contract = _build(
         origin,
@@ -555,6 +567,7 @@ def _parse_contract(data: object, origin: str) -> Contract:
         primary_key=() if primary_key is None else _text_list(primary_key, origin, "primary_key"),
         event_time=_text(top.get("event_time"), origin, "event_time", optional=True),
         extra_fields=extra,
+        partition=partition,
         quality=_parse_quality(top.get("quality"), origin),
         description=_text(top.get("description", ""), origin, "description", optional=True) or "",
     )
@@ -608,6 +621,8 @@ def _check_contract(contract: Contract, *, origin: str) -> None:
             )
     if contract.extra_fields not in ("keep", "reject"):
         raise _fail(origin, "extra_fields", "use keep or reject")
+    if contract.partition not in ("day", "month"):
+        raise _fail(origin, "partition", "use day or month")
     quality = contract.quality
     if not 0.0 <= quality.max_quarantine_rate <= 1.0:
         raise _fail(origin, "quality.max_quarantine_rate", "use a share between 0 and 1")
@@ -705,6 +720,11 @@ def compatibility(old: Contract, new: Contract) -> list[str]:
         )
     if old.event_time != new.event_time:
         reasons.append(f"event_time changed from {old.event_time} to {new.event_time}")
+    if old.partition != new.partition:
+        reasons.append(
+            f"partition changed from {old.partition} to {new.partition} (the lake files of a "
+            "dataset share one layout)"
+        )
     if old.extra_fields == "keep" and new.extra_fields == "reject":
         reasons.append("extra_fields changed from keep to reject")
     new_fields = {spec.name: spec for spec in new.fields}

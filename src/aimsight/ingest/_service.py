@@ -624,11 +624,12 @@ class IngestService:
             "aimsight.contract_digest": contract.digest(),
             "aimsight.rule_set_version": RULE_SET_VERSION,
         }
-        parts = _partitions(accepted, contract.event_time, batch.received_at)
+        parts = _partitions(accepted, contract.event_time, batch.received_at, by=contract.partition)
+        key = "month" if contract.partition == "month" else "date"
         files = self._lake.write_tables(
             [
                 (
-                    f"{LAKE_PREFIX}/{contract.entity}/source={contract.source}/date={date}/"
+                    f"{LAKE_PREFIX}/{contract.entity}/source={contract.source}/{key}={date}/"
                     f"{batch.batch_id}.parquet",
                     part,
                 )
@@ -893,25 +894,35 @@ def _constant(value: str, length: int) -> pa.Array:
 
 
 def _partitions(
-    table: pa.Table, event_time: str | None, received_at: datetime
+    table: pa.Table, event_time: str | None, received_at: datetime, *, by: str = "day"
 ) -> list[tuple[str, pa.Table]]:
     """Split ``table`` by the UTC date of ``event_time`` (receipt date where it is missing).
+
+    ``by="month"`` groups by UTC month instead; labels are ``YYYY-MM-DD`` or ``YYYY-MM``.
 
     Rows keep their order within a date. Already date-ordered input is sliced without a copy;
     otherwise each date's rows are gathered in parallel.
     """
     fallback = received_at.astimezone(UTC).date()
+    width = 7 if by == "month" else 10
+
+    def _day(days_since_epoch: int) -> str:
+        return _label(days_since_epoch)[:width]
+
     if event_time is None or event_time not in table.column_names:
-        return [(fallback.isoformat(), table)]
+        return [(fallback.isoformat()[:width], table)]
     column = table.column(event_time)
     if pa.types.is_timestamp(column.type):
         dates = pc.cast(column, pa.date32())
     elif pa.types.is_date32(column.type):
         dates = column
     else:
-        return [(fallback.isoformat(), table)]
+        return [(fallback.isoformat()[:width], table)]
     dates = pc.fill_null(dates, pa.scalar(fallback, pa.date32()))
     days = dates.combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+    if by == "month":  # every day becomes the first day of its month
+        days = days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]")
+        days = days.astype(np.int64)
     if days.size and days.min() == days.max():
         return [(_day(int(days[0])), table)]
     if bool(np.all(days[1:] >= days[:-1])):
@@ -935,7 +946,7 @@ def _partitions(
     return [(_day(int(sorted_days[a])), part) for a, part in zip(starts, parts, strict=True)]
 
 
-def _day(days_since_epoch: int) -> str:
+def _label(days_since_epoch: int) -> str:
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=days_since_epoch)).date().isoformat()
 
 
