@@ -397,3 +397,18 @@ def test_purging_removes_only_events_flushed_before_the_cutoff(
 
     assert [row.message_id for row in _spooled(store)] == ["pending"]
     assert _lake_events(ingest) == [("old", "Order Completed")]  # the lake keeps it
+
+
+def test_flushing_with_a_retention_drops_spool_rows_kept_long_enough(
+    ingest_store: tuple[Workspace, Store, Any],
+) -> None:
+    _, store, ingest = ingest_store
+    collector = CollectorService(store, ingest)
+    collector.accept([_track("a"), _track("b")])
+
+    collector.flush_all(100, keep_flushed=timedelta(hours=1))
+    assert sorted(row.message_id for row in _spooled(store)) == ["a", "b"]  # still recent
+
+    collector.flush_all(100, keep_flushed=timedelta(0))
+    assert _spooled(store) == []
+    assert sorted(row[0] for row in _lake_events(ingest)) == ["a", "b"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -48,7 +49,10 @@ def create_app(workspace: Workspace, *, store: Store | None = None) -> FastAPI:
         ingest = workspace.settings.ingest
         flusher = asyncio.create_task(
             flush_periodically(
-                services, ingest.collector_flush_seconds, ingest.collector_flush_rows
+                services,
+                ingest.collector_flush_seconds,
+                ingest.collector_flush_rows,
+                timedelta(hours=ingest.collector_keep_hours),
             )
         )
         try:

@@ -5,6 +5,7 @@ Both are added to the ``ingest`` group by :func:`register`, which ``_ingest_cmds
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -129,8 +130,11 @@ def flush_command(
     store = Store.open(opened)
     try:
         collector = CollectorService(store, _ingest_service(opened, store))
+        settings = opened.settings.ingest
         results = collector.flush_all(
-            limit or opened.settings.ingest.collector_flush_rows, actor=cli_actor()
+            limit or settings.collector_flush_rows,
+            actor=cli_actor(),
+            keep_flushed=timedelta(hours=settings.collector_keep_hours),
         )
         pending = collector.pending()
     finally:

@@ -124,6 +124,15 @@ class IngestSettings(_Section):
         le=1_000_000,
         description="Most collected events turned into one lake batch.",
     )
+    collector_keep_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=24 * 366,
+        description=(
+            "How long flushed events stay in the collector's spool (to spot resent messageIds) "
+            "before they are deleted; their data lives on in the lake."
+        ),
+    )
     nats_url: str = Field(
         default="nats://127.0.0.1:4222", description="NATS server for `aimsight ingest stream`."
     )

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -310,16 +310,29 @@ class CollectorService:
             verdict=result.verdict if added else "duplicate",
         )
 
-    def flush_all(self, limit: int = 10_000, *, actor: str = "collector") -> list[FlushResult]:
-        """Flush batch after batch until nothing is pending (or only rows others claimed)."""
+    def flush_all(
+        self,
+        limit: int = 10_000,
+        *,
+        actor: str = "collector",
+        keep_flushed: timedelta | None = None,
+    ) -> list[FlushResult]:
+        """Flush batch after batch until nothing is pending (or only rows others claimed).
+
+        With ``keep_flushed``, spool rows flushed longer ago than that are then deleted: their
+        events are in the lake, and the spool should not hold personal data (traits) longer
+        than duplicate detection needs.
+        """
         results: list[FlushResult] = []
         while True:
             result = self.flush(limit, actor=actor)
-            if result.claimed == 0:
-                return results
-            results.append(result)
+            if result.claimed:
+                results.append(result)
             if result.claimed < limit:
-                return results
+                break
+        if keep_flushed is not None:
+            self.purge_flushed(datetime.now(UTC) - keep_flushed)
+        return results
 
     def _claimable(self, now: datetime) -> ColumnElement[bool]:
         stale = isoformat_utc(now - timedelta(seconds=self.lease_seconds))

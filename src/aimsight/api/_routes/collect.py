@@ -7,6 +7,8 @@ spool; a background task of the app (:func:`flush_periodically`) moves them into
 from __future__ import annotations
 
 import asyncio
+import functools
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends
@@ -197,7 +199,9 @@ def batch(body: BatchIn, collector: CollectorDep) -> CollectAccepted:
     return CollectAccepted(accepted=result.accepted, duplicates=result.duplicates)
 
 
-async def flush_periodically(services: Services, interval: float, limit: int) -> None:
+async def flush_periodically(
+    services: Services, interval: float, limit: int, keep_flushed: timedelta | None = None
+) -> None:
     """Flush the spool every ``interval`` seconds until cancelled; failures are logged.
 
     Events stay in the spool when a flush fails (a missing contract, a full disk), so the
@@ -207,7 +211,9 @@ async def flush_periodically(services: Services, interval: float, limit: int) ->
         await asyncio.sleep(interval)
         try:
             collector = await run_in_threadpool(collector_for, services, flushing=True)
-            results = await run_in_threadpool(collector.flush_all, limit)
+            results = await run_in_threadpool(
+                functools.partial(collector.flush_all, limit, keep_flushed=keep_flushed)
+            )
         except AimsightError as exc:
             _log.error("collector flush failed: %s", exc.message, extra={"code": exc.code})
         except Exception as exc:  # noqa: BLE001 - keep the loop alive; the cause goes to the log
