@@ -31,11 +31,11 @@ import pyarrow.csv as pacsv
 from aimsight.core.errors import InvalidInput, NotFound
 from aimsight.ingest._types import LINE_COLUMN, Reason, RejectedRow, SourceRead
 
-__all__ = ["SourceFormat", "SourceFormatError", "read_records", "read_source"]
+__all__ = ["SUFFIX_FORMATS", "SourceFormat", "SourceFormatError", "read_records", "read_source"]
 
 SourceFormat = Literal["csv", "jsonl", "parquet"]
 
-_SUFFIX_FORMATS: dict[str, SourceFormat] = {
+SUFFIX_FORMATS: dict[str, SourceFormat] = {
     ".csv": "csv",
     ".tsv": "csv",
     ".txt": "csv",
@@ -150,7 +150,7 @@ def _format_of(path: Path, format: str | None) -> SourceFormat:
                 f"format {format!r} is not known; use csv, jsonl or parquet", field="format"
             )
         return cast(SourceFormat, format)
-    fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise SourceFormatError(
             f"{path}: cannot tell the format from the suffix {path.suffix or '(none)'!r}; "

@@ -43,7 +43,7 @@ from aimsight.core.clock import isoformat_utc, now_utc
 from aimsight.core.errors import InvalidInput, NotFound
 from aimsight.core.workspace import Workspace
 from aimsight.ingest._contracts import Contract, ContractRegistry
-from aimsight.ingest._readers import read_records, read_source
+from aimsight.ingest._readers import SUFFIX_FORMATS, read_records, read_source
 from aimsight.ingest._report import QualityReport
 from aimsight.ingest._rules import RULE_SET_VERSION, Validated, ValidationContext, validate
 from aimsight.ingest._tables import BatchRow, LakeFileRow, MessageKeyRow, QuarantineRow
@@ -67,15 +67,6 @@ PAUSE_ENV = "AIMSIGHT_TEST_PAUSE_AT"
 ``AIMSIGHT_TEST_PAUSE_SECONDS`` (default 60), so a test can kill it at that point."""
 
 LAKE_PREFIX = "raw"
-SUFFIX_FORMATS: dict[str, Literal["csv", "jsonl", "parquet"]] = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _RECENT_BATCHES = 20
 _KEY_CHUNK = 500
