@@ -98,8 +98,7 @@ def _duckdb_copy(csv_path: Path, out: Path) -> float:
 
 
 def _ingest(workspace: Workspace, csv_path: Path, accounts: Path) -> tuple[float, int, int]:
-    store = Store.open(workspace)
-    try:
+    with Store.open(workspace) as store:
         ledger = Ledger.open(workspace, store)
         service = IngestService(workspace, store, ledger)
         service.ingest_path(accounts, source="billing", entity="accounts", actor="bench")
@@ -109,8 +108,6 @@ def _ingest(workspace: Workspace, csv_path: Path, accounts: Path) -> tuple[float
         )
         seconds = time.perf_counter() - started
         return seconds, result.rows_accepted, result.rows_quarantined
-    finally:
-        store.dispose()
 
 
 def _free_port() -> int:
@@ -188,14 +185,11 @@ def _bare_app() -> FastAPI:
 
 
 def _collector(workspace: Workspace, requests: int) -> tuple[float, float]:
-    store = Store.open(workspace)
-    try:
+    with Store.open(workspace) as store:
         ledger = Ledger.open(workspace, store)
         _, key = ApiKeyService(store, audit=ledger).create(
             "bench-service", Role.SERVICE, created_by="bench"
         )
-    finally:
-        store.dispose()
     with _serving(_bare_app()) as base:
         bare = _post_batches(base, "/batch", requests, None)
     with _serving(create_app(workspace)) as base:

@@ -91,8 +91,7 @@ def _ledger_threads(ledger: Ledger, count: int, threads: int) -> None:
 
 def measure(workspace: Workspace, entries: int) -> dict[str, float]:
     """Rates per second on the workspace's store; anchors first, then the ledger."""
-    store = Store.open(workspace)
-    try:
+    with Store.open(workspace) as store:
         with store.engine.begin() as connection:
             connection.execute(text(f"DROP TABLE IF EXISTS {RAW_TABLE}"))
             connection.execute(
@@ -133,8 +132,6 @@ def measure(workspace: Workspace, entries: int) -> dict[str, float]:
         with store.engine.begin() as connection:
             connection.execute(text(f"DROP TABLE {RAW_TABLE}"))
         return rates
-    finally:
-        store.dispose()
 
 
 def _postgres_workspace(root: Path, url: str) -> tuple[Workspace, str] | None:

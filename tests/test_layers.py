@@ -7,7 +7,6 @@ layer may use them. ``demo`` composes the whole pipeline and ``cli`` sits on top
 from __future__ import annotations
 
 import ast
-import pkgutil
 from pathlib import Path
 
 import aimsight
@@ -35,20 +34,22 @@ ORDER = [
 ROOT = Path(aimsight.__file__).parent
 
 
-def _imported_layers(path: Path) -> set[str]:
+def _imported_modules(path: Path) -> set[str]:
+    """The ``aimsight.*`` modules ``path`` imports."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    layers: set[str] = set()
+    modules: set[str] = set()
     for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "aimsight" and len(parts) > 1:
-                layers.add(parts[1])
-    return layers
+        modules.update(name for name in names if name.startswith("aimsight."))
+    return modules
+
+
+def _imported_layers(path: Path) -> set[str]:
+    return {module.split(".")[1] for module in _imported_modules(path)}
 
 
 def test_no_layer_imports_a_layer_to_its_right() -> None:
@@ -69,6 +70,12 @@ def test_every_layer_folder_is_placed_in_the_order() -> None:
     assert folders <= set(ORDER)
 
 
-def test_every_package_is_a_layer_of_the_design() -> None:
-    packages = {name for _, name, is_pkg in pkgutil.iter_modules(aimsight.__path__) if is_pkg}
-    assert packages <= set(ORDER), "add the new layer to ORDER here and to DESIGN.md"
+def test_a_layer_uses_only_the_public_names_of_another() -> None:
+    violations = []
+    for path in ROOT.rglob("*.py"):
+        layer = path.relative_to(ROOT).parts[0].removesuffix(".py")
+        for module in _imported_modules(path):
+            parts = module.split(".")
+            if parts[1] != layer and any(part.startswith("_") for part in parts[2:]):
+                violations.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert violations == []

@@ -14,32 +14,27 @@ __all__ = ["workspace_status"]
 
 def workspace_status(workspace: Workspace) -> dict[str, Any]:
     """Counts and states a user checks first: store, schema, keys, ledger, lake, artifacts."""
-    store = Store.open(workspace)
-    try:
+    with Store.open(workspace) as store:
+        ledger = Ledger.open(workspace, store)
+        revision = store.current_revision()
+        open_quarantine = QuarantineService(workspace, store, ledger).summary(status="open")
         summary: dict[str, Any] = {
             "workspace": str(workspace.root),
             "environment": workspace.settings.environment,
             "store": {
                 "url": store.url,
                 "backend": store.backend,
-                "revision": store.current_revision(),
-                "up_to_date": store.current_revision() == store.head_revision(),
+                "revision": revision,
+                "up_to_date": revision == store.head_revision(),
             },
-            "ledger": {"entries": Ledger.open(workspace, store).count()},
+            "ledger": {"entries": ledger.count()},
             "contracts": len(ContractRegistry.for_workspace(workspace).list()),
-            "quarantine": {"open_rows": _open_quarantine(workspace, store)},
+            "quarantine": {"open_rows": sum(int(group["rows"]) for group in open_quarantine)},
             "api_keys": {"active": ApiKeyService(store).count_active()},
             "lake": _folder_summary(workspace.lake_dir, "*.parquet"),
             "artifacts": _folder_summary(workspace.artifacts_dir, "*"),
         }
-    finally:
-        store.dispose()
     return summary
-
-
-def _open_quarantine(workspace: Workspace, store: Store) -> int:
-    service = QuarantineService(workspace, store, Ledger.open(workspace, store))
-    return sum(int(group["rows"]) for group in service.summary(status="open"))
 
 
 def _folder_summary(folder: Any, pattern: str) -> dict[str, int]:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
 from aimsight.core import InvalidInput
-from aimsight.ingest._contracts import Contract, ContractRegistry
+from aimsight.ingest import Contract, ContractRegistry
 
 __all__ = ["register"]
 

@@ -60,7 +60,7 @@ def generate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the synthetic company's sources and ground truth (deterministic per seed)."""
-    from aimsight.demo._generate import generate_company
+    from aimsight.demo import generate_company
 
     if as_json:
         summary = generate_company(out, customers=customers, seed=seed)

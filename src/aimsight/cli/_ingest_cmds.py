@@ -34,9 +34,8 @@ from aimsight.cli._common import (
     open_workspace,
     print_json,
 )
-from aimsight.ingest._report import render_report
-from aimsight.ingest._service import BatchResult, IngestService
-from aimsight.ingest._service import Progress as ProgressCallback
+from aimsight.ingest import BatchResult, IngestService, render_report
+from aimsight.ingest import IngestProgress as ProgressCallback
 from aimsight.store import Ledger, Store
 
 __all__ = ["DefaultFileGroup", "register"]
@@ -67,11 +66,8 @@ ingest_app = typer.Typer(
 def _service(workspace: str | None) -> Iterator[IngestService]:
     """The ingest service of the workspace, recording batches on its ledger."""
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         yield IngestService(opened, store, Ledger.open(opened, store))
-    finally:
-        store.dispose()
 
 
 @contextmanager

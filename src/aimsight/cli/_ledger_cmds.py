@@ -24,11 +24,8 @@ ledger_app = typer.Typer(
 def verify_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Check every entry's hash, link and seal; exit 1 naming the first bad entry if any."""
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         result = Ledger.open(opened, store).verify()
-    finally:
-        store.dispose()
     if as_json:
         print_json(result.to_dict())
         if not result.ok:
@@ -65,8 +62,7 @@ def show_command(
 ) -> None:
     """List ledger entries in order, filtered by subject, kind and time."""
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         entries = Ledger.open(opened, store).entries(
             subject=subject,
             kind=kind,
@@ -76,8 +72,6 @@ def show_command(
             limit=limit,
             include_personal=personal,
         )
-    finally:
-        store.dispose()
     if as_json:
         print_json([entry.to_dict() for entry in entries])
         return

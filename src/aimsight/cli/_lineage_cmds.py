@@ -8,8 +8,7 @@ import typer
 from rich.table import Table
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
-from aimsight.ingest._lineage import BatchLineage, DatasetLineage, LineageService
-from aimsight.ingest._service import BatchInfo
+from aimsight.ingest import BatchInfo, BatchLineage, DatasetLineage, LineageService
 from aimsight.store import Store
 
 __all__ = ["register"]
@@ -27,11 +26,8 @@ def lineage_command(
 ) -> None:
     """Show lineage: source, contract version and digest, rule set, row counts, parents, files."""
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         found = LineageService(store).lookup(target)
-    finally:
-        store.dispose()
     if isinstance(found, tuple):
         file, batch = found
         if as_json:

@@ -18,7 +18,8 @@ from aimsight.cli._common import (
     open_workspace,
     print_json,
 )
-from aimsight.ingest._quarantine import QuarantineService, Status
+from aimsight.ingest import QuarantineService
+from aimsight.ingest import QuarantineStatus as Status
 from aimsight.store import Ledger, Store
 
 __all__ = ["register"]
@@ -32,11 +33,8 @@ quarantine_app = typer.Typer(
 @contextmanager
 def _service(workspace: str | None) -> Iterator[QuarantineService]:
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         yield QuarantineService(opened, store, Ledger.open(opened, store))
-    finally:
-        store.dispose()
 
 
 def _status(value: str) -> Status | None:

@@ -33,11 +33,8 @@ def serve_command(
     settings = opened.settings
     ensure_port_free(host or settings.api.host, port or settings.api.port)
     configure_logging(settings.logging.level, json_format=settings.logging.json_format)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         active = ApiKeyService(store).count_active()
-    finally:
-        store.dispose()
     if active == 0:
         err_console.print(
             "[yellow]warning:[/yellow] no API keys yet, so every request will get 401; "

@@ -6,19 +6,22 @@ Both are added to the ``ingest`` group by :func:`register`, which ``_ingest_cmds
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, cli_actor, console, open_workspace
 from aimsight.cli._common import print_json as _print_json
 from aimsight.core import Workspace
-from aimsight.ingest._collector import CollectorService
-from aimsight.ingest._stream import StreamBatch, StreamConsumer, StreamOptions, StreamSummary
+from aimsight.ingest import (
+    CollectorService,
+    IngestService,
+    StreamBatch,
+    StreamConsumer,
+    StreamOptions,
+    StreamSummary,
+)
 from aimsight.store import Ledger, Store
-
-if TYPE_CHECKING:
-    from aimsight.ingest._service import IngestService
 
 __all__ = ["register"]
 
@@ -30,8 +33,6 @@ def register(ingest_app: typer.Typer) -> None:
 
 
 def _ingest_service(workspace: Workspace, store: Store) -> IngestService:
-    from aimsight.ingest._service import IngestService
-
     return IngestService(workspace, store, Ledger.open(workspace, store))
 
 
@@ -86,8 +87,7 @@ def stream_command(
         ack_wait=ack_wait,
         idle_exit=idle_exit,
     )
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         ingest = _ingest_service(opened, store)
         ingest.contracts.get(source, entity)  # no contract: say so before consuming anything
         if as_json:
@@ -107,8 +107,6 @@ def stream_command(
                 summary = StreamConsumer(
                     options, ingest, actor=cli_actor(), progress=progress
                 ).run()
-    finally:
-        store.dispose()
     if as_json:
         _print_json(summary.to_dict())
         return
@@ -127,8 +125,7 @@ def flush_command(
 ) -> None:
     """Move the HTTP collector's pending events into the lake now."""
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         collector = CollectorService(store, _ingest_service(opened, store))
         settings = opened.settings.ingest
         results = collector.flush_all(
@@ -137,8 +134,6 @@ def flush_command(
             keep_flushed=timedelta(hours=settings.collector_keep_hours),
         )
         pending = collector.pending()
-    finally:
-        store.dispose()
     if as_json:
         _print_json({"batches": [result.to_dict() for result in results], "pending": pending})
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,6 +12,7 @@ from rich.table import Table
 from aimsight.cli._common import (
     JsonOpt,
     WorkspaceOpt,
+    cli_actor,
     console,
     err_console,
     open_workspace,
@@ -34,15 +34,8 @@ users_app = typer.Typer(
 def _keys(workspace: str | None) -> Iterator[ApiKeyService]:
     """The key service of the workspace, recording changes on its ledger."""
     opened = open_workspace(workspace)
-    store = Store.open(opened)
-    try:
+    with Store.open(opened) as store:
         yield ApiKeyService(store, audit=Ledger.open(opened, store))
-    finally:
-        store.dispose()
-
-
-def _actor() -> str:
-    return "cli:" + getpass.getuser()
 
 
 @users_app.command("add")
@@ -57,7 +50,7 @@ def add_command(
     """Create an API key with a role; the key is printed once."""
     checked = parse_role(role)
     with _keys(workspace) as keys:
-        key, secret = keys.create(name, checked, created_by=_actor())
+        key, secret = keys.create(name, checked, created_by=cli_actor())
     if as_json:
         print_json({"user": key.to_dict(), "key": secret, "warning": ONE_TIME_WARNING})
         return
@@ -104,7 +97,7 @@ def revoke_command(
 ) -> None:
     """Revoke an API key; it stops working at once."""
     with _keys(workspace) as keys:
-        key = keys.revoke(name, revoked_by=_actor())
+        key = keys.revoke(name, revoked_by=cli_actor())
     if as_json:
         print_json(key.to_dict())
         return

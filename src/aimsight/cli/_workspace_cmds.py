@@ -36,16 +36,13 @@ def init_command(
     # The shipped contracts are a starting point users edit; collector.events is needed as
     # soon as the API takes events.
     contracts = [c.name for c in ContractRegistry.for_workspace(workspace).install_defaults()]
-    store = Store.open(workspace, upgrade=True)
-    try:
+    with Store.open(workspace, upgrade=True) as store:
         revision = store.current_revision()
         Ledger.open(workspace, store).append(
             "workspace.created",
             actor=cli_actor(),
             payload={"store": store.backend, "revision": revision},
         )
-    finally:
-        store.dispose()
     if as_json:
         print_json(
             {
@@ -85,11 +82,10 @@ def db_upgrade(
     as_json: JsonOpt = False,
 ) -> None:
     """Apply schema migrations to the operational store."""
-    store = Store.open(open_workspace(workspace), upgrade=False)
-    before = store.current_revision()
-    store.upgrade(revision)
-    after = store.current_revision()
-    store.dispose()
+    with Store.open(open_workspace(workspace), upgrade=False) as store:
+        before = store.current_revision()
+        store.upgrade(revision)
+        after = store.current_revision()
     if as_json:
         print_json({"store": store.url, "from": before, "to": after})
     else:
@@ -99,9 +95,8 @@ def db_upgrade(
 @db_app.command("current")
 def db_current(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Show the store's schema revision and the newest one this version ships."""
-    store = Store.open(open_workspace(workspace), upgrade=False)
-    current, head = store.current_revision(), store.head_revision()
-    store.dispose()
+    with Store.open(open_workspace(workspace), upgrade=False) as store:
+        current, head = store.current_revision(), store.head_revision()
     if as_json:
         print_json({"store": store.url, "current": current, "head": head})
     else:

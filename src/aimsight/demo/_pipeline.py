@@ -57,8 +57,7 @@ def build_demo(
     _clear_previous_demo(root)
     workspace = Workspace.create(root)
     (root / DEMO_MARKER).write_text("made by `aimsight demo`; safe to delete\n", "utf-8")
-    store = Store.open(workspace)
-    try:
+    with Store.open(workspace) as store:
         ledger = Ledger.open(workspace, store)
         ledger.append(
             "workspace.created", actor=DEMO_ACTOR, subject=str(root), payload={"seed": seed}
@@ -86,8 +85,6 @@ def build_demo(
             f"chain {'intact' if verification.ok else 'BROKEN'}"
         )
         return DemoResult(workspace=workspace, admin_key=admin_key, steps=result_steps)
-    finally:
-        store.dispose()
 
 
 def run_demo(

@@ -22,11 +22,19 @@ from aimsight.ingest._contracts import (
 )
 from aimsight.ingest._lineage import BatchLineage, DatasetLineage, LakeFileInfo, LineageService
 from aimsight.ingest._quarantine import QuarantinedRow, QuarantineService, ReplayResult
+from aimsight.ingest._quarantine import Status as QuarantineStatus
 from aimsight.ingest._readers import SourceFormatError, read_records, read_source
 from aimsight.ingest._report import CheckResult, QualityReport, render_report
 from aimsight.ingest._rules import RULE_SET_VERSION, Validated, ValidationContext, validate
 from aimsight.ingest._service import BatchInfo, BatchResult, IngestService
-from aimsight.ingest._stream import StreamConsumer, StreamOptions, StreamSummary, StreamUnavailable
+from aimsight.ingest._service import Progress as IngestProgress
+from aimsight.ingest._stream import (
+    StreamBatch,
+    StreamConsumer,
+    StreamOptions,
+    StreamSummary,
+    StreamUnavailable,
+)
 from aimsight.ingest._types import Reason, RejectedRow, SourceRead
 
 __all__ = [
@@ -44,18 +52,21 @@ __all__ = [
     "DatasetLineage",
     "FieldSpec",
     "FlushResult",
+    "IngestProgress",
     "IngestService",
     "LakeFileInfo",
     "LineageService",
     "QualityPolicy",
     "QualityReport",
     "QuarantineService",
+    "QuarantineStatus",
     "QuarantinedRow",
     "Reason",
     "RejectedRow",
     "ReplayResult",
     "SourceFormatError",
     "SourceRead",
+    "StreamBatch",
     "StreamConsumer",
     "StreamOptions",
     "StreamSummary",

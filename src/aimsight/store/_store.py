@@ -143,6 +143,12 @@ class Store:
         """Close every pooled connection."""
         self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
 
 def _alembic_config(connection: Connection | None = None) -> Config:
     config = Config()

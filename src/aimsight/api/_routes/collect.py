@@ -19,7 +19,7 @@ from aimsight.api._auth import guarded
 from aimsight.api._deps import Services, ServicesDep
 from aimsight.api._routes.common import new_router
 from aimsight.core import AimsightError, get_logger
-from aimsight.ingest._collector import CollectedMessage, CollectorService
+from aimsight.ingest import CollectedMessage, CollectorService, IngestService
 from aimsight.security import Permission
 
 __all__ = [
@@ -91,6 +91,21 @@ class _MessageIn(BaseModel):
             raise ValueError("anonymousId or userId: one of them is required")
         return self
 
+    def _message(
+        self, kind: Literal["track", "identify"], context: dict[str, Any] | None, **own: Any
+    ) -> CollectedMessage:
+        """The fields every call shares, plus the call's ``own`` (event, traits...)."""
+        return CollectedMessage(
+            type=kind,
+            message_id=self.messageId,
+            user_id=self.userId,
+            anonymous_id=self.anonymousId,
+            context=_merged(context, self.context),
+            timestamp=self.timestamp,
+            sent_at=self.sentAt,
+            **own,
+        )
+
 
 class TrackIn(_MessageIn):
     """Something a user did: ``event`` with its ``properties``."""
@@ -101,17 +116,7 @@ class TrackIn(_MessageIn):
 
     def to_message(self, context: dict[str, Any] | None = None) -> CollectedMessage:
         """The service's form of this call (``context`` from the batch merged underneath)."""
-        return CollectedMessage(
-            type="track",
-            message_id=self.messageId,
-            user_id=self.userId,
-            anonymous_id=self.anonymousId,
-            event=self.event,
-            properties=self.properties,
-            context=_merged(context, self.context),
-            timestamp=self.timestamp,
-            sent_at=self.sentAt,
-        )
+        return self._message("track", context, event=self.event, properties=self.properties)
 
 
 class IdentifyIn(_MessageIn):
@@ -122,16 +127,7 @@ class IdentifyIn(_MessageIn):
 
     def to_message(self, context: dict[str, Any] | None = None) -> CollectedMessage:
         """The service's form of this call (``context`` from the batch merged underneath)."""
-        return CollectedMessage(
-            type="identify",
-            message_id=self.messageId,
-            user_id=self.userId,
-            anonymous_id=self.anonymousId,
-            traits=self.traits,
-            context=_merged(context, self.context),
-            timestamp=self.timestamp,
-            sent_at=self.sentAt,
-        )
+        return self._message("identify", context, traits=self.traits)
 
 
 class BatchIn(BaseModel):
@@ -165,8 +161,6 @@ def collector_for(services: Services, *, flushing: bool = False) -> CollectorSer
     """The collector of the app's workspace; with ``flushing`` it can also flush."""
     if not flushing:
         return CollectorService(services.store)
-    from aimsight.ingest._service import IngestService
-
     ingest = IngestService(services.workspace, services.store, services.ledger)
     return CollectorService(services.store, ingest)
 
