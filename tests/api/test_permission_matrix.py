@@ -16,8 +16,11 @@ from fastapi.routing import APIRoute
 
 from aimsight.api import create_app
 from aimsight.core import Workspace, load_settings
+from aimsight.identity import IdentityService
 from aimsight.security import ROLE_PERMISSIONS, Permission, Role
+from aimsight.store import Ledger
 from tests.api.conftest import Api, open_api
+from tests.api.test_identity import company_workspace
 
 
 def _v1_routes() -> list[tuple[str, str, str]]:
@@ -59,6 +62,30 @@ SAMPLES: dict[tuple[str, str], Callable[[Api], tuple[str, object]]] = {
         "/v1/collect/batch",
         {"batch": [{"type": "track", "anonymousId": "a-1", "event": "Viewed"}]},
     ),
+    ("POST", "/v1/identity/runs"): lambda _api: ("/v1/identity/runs", {}),
+    ("GET", "/v1/identity/runs"): lambda _api: ("/v1/identity/runs?limit=5", None),
+    ("GET", "/v1/identity/reviews"): lambda _api: ("/v1/identity/reviews", None),
+    ("POST", "/v1/identity/links"): lambda api: (
+        "/v1/identity/links",
+        {"a": _customer(api), "b": _customer(api), "reason": "matrix"},
+    ),
+    ("POST", "/v1/identity/unlinks"): lambda api: (
+        "/v1/identity/unlinks",
+        {"a": _customer(api), "b": _customer(api), "reason": "matrix"},
+    ),
+    ("POST", "/v1/identity/resolve"): lambda _api: (
+        "/v1/identity/resolve",
+        {"identifiers": {"email": f"visitor-{next(_names)}@example.org"}},
+    ),
+    ("GET", "/v1/customers/lookup"): lambda api: (
+        f"/v1/customers/lookup?kind=email&value={_email_of(_customer(api))}",
+        None,
+    ),
+    ("GET", "/v1/customers/{customer_id}"): lambda api: (f"/v1/customers/{_customer(api)}", None),
+    ("GET", "/v1/customers/{customer_id}/explain"): lambda api: (
+        f"/v1/customers/{_customer(api)}/explain",
+        None,
+    ),
 }
 
 
@@ -68,10 +95,29 @@ def _target(api: Api) -> str:
     return name
 
 
+def _customer(api: Api) -> str:
+    """A new (anonymous) customer, known by a fresh e-mail address."""
+    service = IdentityService(api.workspace, api.store, Ledger.open(api.workspace, api.store))
+    email = f"matrix-{next(_names)}@example.org"
+    customer_id = service.resolve({"email": email}, actor="test").customer_id
+    _emails[customer_id] = email
+    return customer_id
+
+
+_emails: dict[str, str] = {}
+
+
+def _email_of(customer_id: str) -> str:
+    return _emails[customer_id]
+
+
 @pytest.fixture(scope="module")
 def matrix_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, dict[str, str]]]:
-    """One app for the whole matrix, with a key for every role and a revoked key."""
-    workspace = Workspace.create(tmp_path_factory.mktemp("matrix") / "ws")
+    """One app for the whole matrix, with a key for every role and a revoked key.
+
+    The workspace holds a little CRM and billing data, so an identity run has work to do.
+    """
+    workspace = company_workspace(tmp_path_factory.mktemp("matrix"))
     for api in open_api(workspace):
         keys = {role.value: api.key_for(role, f"role-{role.value}") for role in Role}
         keys["revoked"] = api.key_for(Role.ADMIN, "revoked-admin")

@@ -26,6 +26,21 @@ def test_init_then_status_reports_the_store(
     assert status["quarantine"] == {"open_rows": 0}
 
 
+def test_init_installs_the_matching_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["init", str(tmp_path / "acme")], capsys)
+    config = tmp_path / "acme" / "identity" / "matching.yaml"
+    assert code == 0 and "identity" in out
+    assert str(config) in "".join(out.split())  # Rich may fold a long path
+    assert "crm.customers" in config.read_text(encoding="utf-8")
+    code, out, _ = run(["init", str(tmp_path / "beta"), "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["matching_config"] == str(
+        tmp_path / "beta" / "identity" / "matching.yaml"
+    )
+
+
 def test_db_current_and_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(["init", str(tmp_path / "acme")], capsys)
     code, out, _ = run(["db", "upgrade", "-w", str(tmp_path / "acme"), "--json"], capsys)

@@ -8,10 +8,18 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from aimsight.core.workspace import Workspace
+from aimsight.identity import IdentityService
 from aimsight.security import ApiKeyService
 from aimsight.store import Ledger, Store
 
-__all__ = ["KeysDep", "LedgerDep", "Services", "ServicesDep", "get_services"]
+__all__ = [
+    "IdentityDep",
+    "KeysDep",
+    "LedgerDep",
+    "Services",
+    "ServicesDep",
+    "get_services",
+]
 
 
 class Services:
@@ -51,6 +59,15 @@ class Services:
         return ApiKeyService(self.store, audit=self.ledger)
 
     @property
+    def identity(self) -> IdentityService:
+        """Identity resolution on the embedded (DuckDB) backend, recording on the ledger."""
+        return self.identity_on("duckdb")
+
+    def identity_on(self, backend: str) -> IdentityService:
+        """Identity resolution on ``backend`` (``duckdb`` or ``spark``)."""
+        return IdentityService(self.workspace, self.store, self.ledger, backend=backend)
+
+    @property
     def head_revision(self) -> str:
         """The newest schema revision this version ships (read once)."""
         with self._lock:
@@ -87,5 +104,10 @@ def _ledger(services: ServicesDep) -> Ledger:
     return services.ledger
 
 
+def _identity(services: ServicesDep) -> IdentityService:
+    return services.identity
+
+
 KeysDep = Annotated[ApiKeyService, Depends(_keys)]
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
+IdentityDep = Annotated[IdentityService, Depends(_identity)]

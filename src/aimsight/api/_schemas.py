@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,13 +10,30 @@ from aimsight.security import ApiKey, Permission, Role
 from aimsight.store import LedgerEntry, LedgerVerification
 
 __all__ = [
+    "CustomerAttribute",
+    "CustomerExplanation",
+    "CustomerProfile",
     "ErrorBody",
     "ErrorResponse",
     "HealthPublic",
+    "IdentityEvent",
+    "IdentityLink",
+    "IdentityOverride",
+    "IdentityReview",
+    "IdentityReviewList",
+    "IdentityRunCreate",
+    "IdentityRunList",
+    "IdentityRunPublic",
+    "IdentityRunSummary",
+    "LinkCreate",
+    "LinkResult",
     "LedgerEntryPublic",
     "LedgerPage",
     "LedgerVerificationPublic",
+    "ResolutionPublic",
+    "ResolveRequest",
     "StoreHealth",
+    "UnlinkResult",
     "UserCreate",
     "UserCreated",
     "UserList",
@@ -166,3 +183,209 @@ class LedgerVerificationPublic(_Schema):
     def of(cls, result: LedgerVerification) -> LedgerVerificationPublic:
         """The public view of ``result``."""
         return cls.model_validate(result.to_dict())
+
+
+# -- identity --------------------------------------------------------------------------------
+
+_Reference = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        description="A customer id (`cus_...`), one of its aliases, or a record key "
+        "(`crm.customers:C1001`).",
+    ),
+]
+
+
+class IdentityRunCreate(_Schema):
+    """Start a resolution run."""
+
+    retrain: bool = Field(
+        default=False, description="Train a new model version instead of reusing the current one."
+    )
+    backend: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="`duckdb` (one machine) or `spark` (the cluster tier)."
+    )
+
+
+class IdentityRunSummary(_Schema):
+    """What a resolution run did."""
+
+    run_id: str
+    backend: str
+    records: int = Field(description="Records read from the lake.")
+    customers: int = Field(description="Customers they resolved into.")
+    model_version: int
+    trained: bool = Field(description="Whether this run trained the model (else reused it).")
+    threshold: float = Field(description="Match probability from which pairs link.")
+    links: int
+    deterministic_links: int = Field(description="Links made by exact identifiers.")
+    created: int
+    merged: int
+    split: int
+    held_for_review: int = Field(description="Merges refused by the cluster size limit.")
+    refused_conflicts: int = Field(description="Links refused for conflicting attributes.")
+    shared_identifiers: int = Field(description="Identifier values left out as shared.")
+    pairs_per_rule: dict[str, int] = Field(description="Pairs each blocking rule compares.")
+    seconds: dict[str, float] = Field(description="Time taken by each step.")
+
+
+class IdentityRunPublic(_Schema):
+    """One resolution run, as the run history lists it."""
+
+    run_id: str
+    status: str = Field(description="`running`, `completed` or `failed`.")
+    backend: str
+    model_version: int | None
+    records: int
+    customers: int
+    threshold: float | None
+    started_at: str
+    finished_at: str | None
+    summary: dict[str, Any] = Field(description="The run's summary when it completed.")
+
+
+class IdentityRunList(_Schema):
+    """Resolution runs, newest first."""
+
+    runs: list[IdentityRunPublic]
+
+
+class CustomerAttribute(_Schema):
+    """One golden-record value and where it came from."""
+
+    value: Any
+    dataset: str | None = Field(default=None, description="The dataset that supplied it.")
+    record_id: str | None = Field(default=None, description="The record that supplied it.")
+    updated_at: str | None = Field(default=None, description="As of when.")
+
+
+class CustomerProfile(_Schema):
+    """A customer's golden record, with provenance, aliases and records."""
+
+    customer_id: str
+    kind: str = Field(description="`known`, or `anonymous` for a profile made in real time.")
+    status: str
+    created_at: str
+    updated_at: str
+    aliases: list[str] = Field(description="Former ids that now name this customer.")
+    records: list[str] = Field(description="Record keys (`dataset:record_id`).")
+    attributes: dict[str, CustomerAttribute]
+
+
+class IdentityLink(_Schema):
+    """A link between two records and why it was made."""
+
+    left: str
+    right: str
+    rule: str = Field(description="`probabilistic`, or the identifiers that matched exactly.")
+    accepted: bool = Field(
+        description="True when this link joined the records into one customer; false when "
+        "other links had joined them already."
+    )
+    match_weight: float | None = Field(description="Log2 Bayes factor; null for exact links.")
+    match_probability: float | None
+    comparisons: dict[str, float] = Field(description="Each comparison's match weight.")
+
+
+class IdentityOverride(_Schema):
+    """A steward's must-link or cannot-link between two records."""
+
+    kind: str
+    record_a: str
+    record_b: str
+    reason: str
+    actor: str
+    created_at: str
+
+
+class IdentityEvent(_Schema):
+    """A change of customer ids: create, merge, split, link, conflict."""
+
+    kind: str
+    before: list[str]
+    after: list[str]
+    run_id: str | None
+    at: str
+
+
+class CustomerExplanation(_Schema):
+    """Which records make up a customer and which links joined them."""
+
+    customer_id: str
+    asked_for: str
+    records: list[dict[str, Any]]
+    links: list[IdentityLink]
+    overrides: list[IdentityOverride]
+    aliases: list[str]
+    events: list[IdentityEvent]
+
+
+class LinkCreate(_Schema):
+    """Two customers or records, and why a steward says they are (not) one person."""
+
+    a: _Reference
+    b: _Reference
+    reason: str = Field(min_length=1, max_length=1000, description="Kept with the override.")
+
+
+class LinkResult(_Schema):
+    """The customer the two became; ``merged`` is now its alias."""
+
+    customer_id: str
+    merged: str
+    records: list[str]
+
+
+class UnlinkResult(_Schema):
+    """The records kept apart, and the customers after a split (empty if none was needed)."""
+
+    records_a: list[str]
+    records_b: list[str]
+    customers: list[str]
+
+
+class ResolveRequest(_Schema):
+    """Identifiers seen now, e.g. ``{"email": "ada@example.com", "device_id": "d-42"}``."""
+
+    identifiers: dict[str, Annotated[str, Field(max_length=300)]] = Field(
+        min_length=1,
+        max_length=20,
+        description="By kind: `email`, `phone`, `crm_id`, `device_id` (the configured "
+        "lookup identifiers).",
+    )
+
+
+class ResolutionPublic(_Schema):
+    """The customer behind the identifiers."""
+
+    customer_id: str
+    status: Literal["known", "new", "conflict"] = Field(
+        description="`known`: one customer; `new`: nobody, an anonymous customer was made; "
+        "`conflict`: several, the priority rule chose one."
+    )
+    kind: str = Field(description="`known` or `anonymous`.")
+    matched: dict[str, str] = Field(description="Each matched identifier's customer.")
+    candidates: list[str] = Field(description="On a conflict, every customer named.")
+    ignored: dict[str, str] = Field(description="Identifiers not used, and why.")
+    rule: str | None = Field(description="On a conflict, the rule that chose.")
+
+
+class IdentityReview(_Schema):
+    """A merge held for a steward to decide."""
+
+    id: int
+    run_id: str
+    reason: str
+    record_a: str
+    record_b: str
+    detail: str
+    status: str
+    created_at: str
+
+
+class IdentityReviewList(_Schema):
+    """Held merges, oldest first."""
+
+    reviews: list[IdentityReview]

@@ -38,6 +38,7 @@ def _register_optional() -> None:
     from aimsight.cli import (
         _contracts_cmds,
         _demo_cmds,
+        _identity_cmds,
         _ingest_cmds,
         _ledger_cmds,
         _lineage_cmds,
@@ -51,6 +52,7 @@ def _register_optional() -> None:
         _contracts_cmds,
         _quarantine_cmds,
         _lineage_cmds,
+        _identity_cmds,
         _ledger_cmds,
         _users_cmds,
         _serve_cmds,

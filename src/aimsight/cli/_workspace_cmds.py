@@ -16,6 +16,7 @@ from aimsight.cli._common import (
     print_json,
 )
 from aimsight.core import Workspace
+from aimsight.identity import IdentityService
 from aimsight.ingest import ContractRegistry
 from aimsight.status import workspace_status
 from aimsight.store import Ledger, Store
@@ -31,18 +32,23 @@ def init_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a workspace: aimsight.toml, lake/, artifacts/, contracts/ and the SQLite store."""
+    """Create a workspace: aimsight.toml, lake/, artifacts/, contracts/, identity/ and the store."""
     workspace = Workspace.create(directory)
     # The shipped contracts are a starting point users edit; collector.events is needed as
     # soon as the API takes events.
     contracts = [c.name for c in ContractRegistry.for_workspace(workspace).install_defaults()]
     with Store.open(workspace, upgrade=True) as store:
         revision = store.current_revision()
-        Ledger.open(workspace, store).append(
+        ledger = Ledger.open(workspace, store)
+        # The shipped matching configuration, like the contracts, is a starting point to edit.
+        identity = IdentityService(workspace, store, ledger)
+        identity.install_default_config()
+        ledger.append(
             "workspace.created",
             actor=cli_actor(),
             payload={"store": store.backend, "revision": revision},
         )
+    matching = identity.config_path
     if as_json:
         print_json(
             {
@@ -50,6 +56,7 @@ def init_command(
                 "store": store.url,
                 "revision": revision,
                 "contracts": contracts,
+                "matching_config": str(matching),
             }
         )
         return
@@ -57,6 +64,7 @@ def init_command(
     console.print(f"  settings   {workspace.config_file}")
     console.print(f"  store      {store.url} (schema {revision})")
     console.print(f"  contracts  {len(contracts)} defaults in {workspace.root / 'contracts'}")
+    console.print(f"  identity   {matching}")
     console.print("  next       aimsight users add admin --role admin -w " + str(workspace.root))
 
 

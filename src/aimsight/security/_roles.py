@@ -69,6 +69,10 @@ class Permission(StrEnum):
     AIMS_READ = "aims:read"
     AIMS_WRITE = "aims:write"
     AUDIT_READ = "audit:read"
+    IDENTITY_READ = "identity:read"
+    IDENTITY_RUN = "identity:run"
+    IDENTITY_STEWARD = "identity:steward"
+    IDENTITY_RESOLVE = "identity:resolve"
 
 
 _P = Permission
@@ -91,6 +95,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.FLOWS_MANAGE,
             _P.MONITOR_READ,
             _P.EXPERIMENTS_MANAGE,
+            _P.IDENTITY_READ,
+            _P.IDENTITY_RUN,
+            _P.IDENTITY_STEWARD,
+            _P.IDENTITY_RESOLVE,
         },
         Role.ANALYST: _BASE
         | {
@@ -100,6 +108,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.DECISIONS_READ,
             _P.MONITOR_READ,
             _P.EXPERIMENTS_MANAGE,
+            _P.IDENTITY_READ,
         },
         Role.GOVERNANCE: _BASE
         | {
@@ -113,6 +122,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.DECISIONS_READ,
             _P.DECISIONS_REVIEW,
             _P.MONITOR_READ,
+            _P.IDENTITY_READ,
         },
         Role.PRIVACY: _BASE
         | {
@@ -125,10 +135,19 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             _P.LEDGER_VERIFY,
             _P.LEDGER_ERASE,
             _P.AUDIT_READ,
+            _P.IDENTITY_READ,
         },
-        Role.AGENT: _BASE | {_P.DECISIONS_MAKE, _P.DECISIONS_READ, _P.OUTCOMES_WRITE},
+        Role.AGENT: _BASE
+        | {_P.DECISIONS_MAKE, _P.DECISIONS_READ, _P.OUTCOMES_WRITE, _P.IDENTITY_RESOLVE},
         Role.SERVICE: _BASE
-        | {_P.INGEST_WRITE, _P.COLLECT_WRITE, _P.DECISIONS_MAKE, _P.OUTCOMES_WRITE},
+        | {
+            _P.INGEST_WRITE,
+            _P.COLLECT_WRITE,
+            _P.DECISIONS_MAKE,
+            _P.OUTCOMES_WRITE,
+            _P.IDENTITY_READ,
+            _P.IDENTITY_RESOLVE,
+        },
     }
 )
 """Which permissions each role holds; the only place this is decided."""

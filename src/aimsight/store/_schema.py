@@ -19,6 +19,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "aimsight.security._tables",
     "aimsight.ingest._tables",
     "aimsight.ingest._collector_tables",
+    "aimsight.identity._tables",
 )
 
 
