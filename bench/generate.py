@@ -2,10 +2,11 @@
 
 Anchor: one Faker call per field per row, written with ``csv.writer`` — the obvious way to
 make fake CRM rows. It writes only the CRM file (14 columns); ``generate_company`` writes all
-nine sources and ground-truth files. The anchor runs on at most ``--anchor-rows`` rows and is
-scaled linearly to the same number of CRM rows (the output says when it was).
+ten sources and ground-truth files (``--parts identity``: the four identity resolution reads).
+The anchor runs on at most ``--anchor-rows`` rows and is scaled linearly to the same number of
+CRM rows (the output says when it was). Peak memory is the process's maximum resident set.
 
-Run:  .venv/bin/python bench/generate.py [--customers 100000] [--seed 7] [--json]
+Run:  .venv/bin/python bench/generate.py [--customers 100000] [--seed 7] [--parts all] [--json]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -61,13 +63,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--parts", choices=("all", "identity"), default="all")
     parser.add_argument("--anchor-rows", type=int, default=20_000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        summary = generate_company(Path(tmp) / "company", customers=args.customers, seed=args.seed)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        summary = generate_company(
+            Path(tmp) / "company", customers=args.customers, seed=args.seed, parts=args.parts
+        )
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started  # steadier on a shared machine
+        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         crm_rows = summary.files["crm/customers.csv"]
         anchor_rows = min(crm_rows, args.anchor_rows)
         anchor_seconds = _faker_loop(Path(tmp) / "faker.csv", anchor_rows, args.seed)
@@ -76,8 +83,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {
         "command": "bench/generate.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "customers": args.customers,
+        "parts": args.parts,
         "generate_company": {
+            "files": len(summary.files),
             "seconds": round(seconds, 2),
+            "cpu_seconds": round(cpu_seconds, 2),
+            "peak_rss_mib": round(peak_mib),
             "total_rows": summary.total_rows,
             "crm_rows": crm_rows,
             "rows_per_second": round(summary.total_rows / seconds),
@@ -96,12 +107,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.json:
         print(json.dumps(result, indent=2))
         return result
-    table = Table(title=f"synthetic company, {args.customers:,} customers")
+    table = Table(title=f"synthetic company, {args.customers:,} customers, parts {args.parts}")
     for column in ("what", "rows", "seconds", "rows/s"):
         table.add_column(column, justify="left" if column == "what" else "right")
     gen = result["generate_company"]
     table.add_row(
-        "generate_company (all 9 files)",
+        f"generate_company ({len(summary.files)} files)",
         f"{summary.total_rows:,}",
         f"{seconds:.2f}",
         f"{gen['rows_per_second']:,}",
@@ -122,6 +133,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"generate_company writes all sources {result['speedup_all_files_vs_anchor_crm_only']}x "
         f"faster than the anchor writes the CRM file alone; "
         f"{result['rows_per_second_ratio']}x the rows per second"
+    )
+    console.print(
+        f"generate_company: {cpu_seconds:.2f} s of CPU (user + system); "
+        f"peak memory (max resident set): {peak_mib:,.0f} MiB"
     )
     console.print(f"command: .venv/bin/python {result['command']}")
     return result

@@ -27,6 +27,26 @@ def test_generate_prints_the_summary_as_json(
     assert (out / "manifest.json").exists()
 
 
+def test_generate_identity_parts_writes_only_what_identity_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ids"
+    argv = ["demo", "generate", "--out", str(out), "--customers", "30", "--parts", "identity"]
+    code, stdout, _ = run([*argv, "--json"], capsys)
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["parts"] == "identity"
+    assert set(summary["files"]) == {
+        "crm/customers.csv",
+        "billing/accounts.csv",
+        "ground_truth/persons.csv",
+        "ground_truth/shared_identifiers.csv",
+    }
+    assert not (out / "web").exists()
+    code, _, err = run(["demo", "generate", "--out", str(out), "--parts", "web"], capsys)
+    assert code != 0 and "--parts" in err and len(err.strip().splitlines()) == 1
+
+
 def test_generate_prints_a_table_of_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import re
+import statistics
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,12 @@ from typing import Any
 import pytest
 
 from aimsight.core.errors import InvalidInput
-from aimsight.demo._generate import CompanyConfig, GenerationSummary, generate_company
+from aimsight.demo._generate import (
+    IDENTITY_FILES,
+    CompanyConfig,
+    GenerationSummary,
+    generate_company,
+)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 AMOUNT = re.compile(r"^\d+\.\d{2}$")
@@ -104,6 +110,19 @@ def _json_row_ok(rel: str, line: str) -> bool:
         return False
     key, stamp = ("ticket_id", "created_at") if "tickets" in rel else ("event_id", "occurred_at")
     return bool(record.get(key)) and _iso(record[stamp])
+
+
+def _truth(root: Path) -> dict[tuple[str, str], str]:
+    return {
+        (row["source"], row["source_record_id"]): row["person_id"]
+        for row in _csv(root / "ground_truth/persons.csv")
+    }
+
+
+def _region(country: str) -> str:
+    typed = {"United States": "US", "USA": "US", "United Kingdom": "GB", "UK": "GB"}
+    typed |= {"Germany": "DE", "Deutschland": "DE", "France": "FR", "FRANCE": "FR"}
+    return typed.get(country, {"Netherlands": "NL", "Nederland": "NL"}.get(country, country))
 
 
 def test_same_seed_same_bytes_and_another_seed_differs(tmp_path: Path) -> None:
@@ -292,6 +311,8 @@ def test_too_few_customers_is_refused_naming_the_field(tmp_path: Path, customers
         ({"duplicate_rate": 0.9}, "duplicate_rate"),
         ({"malformed_rate": -0.1}, "malformed_rate"),
         ({"churn_base_rate": 1.0}, "churn_base_rate"),
+        ({"shared_email_rate": 0.5}, "shared_email_rate"),
+        ({"shared_phone_rate": -0.01}, "shared_phone_rate"),
         ({"countries": (("XX", 1.0),)}, "countries"),
     ],
 )
@@ -315,3 +336,139 @@ def test_progress_reports_every_stage(tmp_path: Path) -> None:
     generate_company(tmp_path, customers=20, seed=1, progress=lambda *a: seen.append(a))
     assert [done for _, done, _ in seen] == list(range(1, len(seen) + 1))
     assert seen[-1][1] == seen[-1][2]
+
+
+# --- names, identifiers and identity-only generation ------------------------------------
+
+
+def test_names_are_drawn_by_real_frequency(big: Path) -> None:
+    rows = _csv(big / "crm/customers.csv")
+    for column in ("first_name", "last_name"):
+        counts = Counter(row[column] for row in rows)
+        top = counts.most_common(1)[0][1]
+        # A few very common names and a long tail, from pools far bigger than 300 names.
+        assert top >= 15 * statistics.median(counts.values()), column
+        assert len(counts) > 1_000, column
+    by_country: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        by_country[row["country"]][row["last_name"]] += 1
+    assert by_country["US"].most_common(1)[0][0] in {"Smith", "Johnson", "Williams"}
+    assert by_country["DE"].most_common(1)[0][0] in {"Müller", "Schmidt", "Schneider"}
+    assert by_country["NL"].most_common(1)[0][0] in {"de Jong", "Jansen", "de Vries"}
+
+
+def test_no_email_is_shared_by_two_people_except_the_planted_ones(big: Path) -> None:
+    truth = _truth(big)
+    people: dict[str, set[str]] = defaultdict(set)
+    for rel, key in (("crm/customers.csv", "customer_id"), ("billing/accounts.csv", "account_id")):
+        source = rel.split("/")[0]
+        for row in _csv(big / rel):
+            if EMAIL.match(row["email"]):  # planted malformed addresses aside
+                people[row["email"]].add(truth[(source, row[key])])
+    shared = {
+        row["value"]: set(row["persons"].split())
+        for row in _csv(big / "ground_truth/shared_identifiers.csv")
+        if row["kind"] == "email"
+    }
+    assert shared
+    assert {email: who for email, who in people.items() if len(who) > 1} == shared
+
+
+def test_no_phone_is_shared_by_two_people_except_the_planted_ones(big: Path) -> None:
+    phonenumbers = pytest.importorskip("phonenumbers")
+    truth = _truth(big)
+    people: dict[str, set[str]] = defaultdict(set)
+    for row in _csv(big / "crm/customers.csv"):
+        if row["phone"]:
+            number = phonenumbers.parse(row["phone"], _region(row["country"]))
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            people[e164].add(truth[("crm", row["customer_id"])])
+    shared = {
+        row["value"]: set(row["persons"].split())
+        for row in _csv(big / "ground_truth/shared_identifiers.csv")
+        if row["kind"] == "phone"
+    }
+    assert shared
+    assert {phone: who for phone, who in people.items() if len(who) > 1} == shared
+
+
+def test_shared_identifiers_are_listed_and_given_by_distinct_people(big: Path) -> None:
+    listed = _csv(big / "ground_truth/shared_identifiers.csv")
+    persons = {row["person_id"] for row in _csv(big / "ground_truth/persons.csv")}
+    sharers: Counter[str] = Counter()
+    for row in listed:
+        who = row["persons"].split()
+        assert len(set(who)) == len(who) and set(who) <= persons
+        limit = 50 if row["kind"] == "email" else 20
+        assert 2 <= len(who) <= limit, row["value"]
+        sharers[row["kind"]] += len(who)
+        if row["kind"] == "email":
+            local, domain = row["value"].split("@")
+            assert local in {"info", "office", "contact", "hello", "admin", "enquiries"} | {
+                "kontakt",
+                "buero",
+                "mail",
+                "accueil",
+                "bureau",
+                "secretariat",
+                "kantoor",
+                "administratie",
+                "post",
+            }
+            assert domain.split(".")[0] not in {"gmail", "outlook", "yahoo", "hotmail"}
+        else:
+            assert row["value"].startswith("+")
+    # The configured shares (1 % and 0.5 % of 5,000 people), less the odd person left over.
+    assert 40 <= sharers["email"] <= 50
+    assert 18 <= sharers["phone"] <= 25
+    assert len({row["value"] for row in listed}) == len(listed)
+
+
+def test_identity_parts_write_just_those_files_as_a_full_run_does(tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    generate_company(full, customers=300, seed=9)
+    only = tmp_path / "only"
+    summary = generate_company(only, customers=300, seed=9, parts="identity")
+    written = {str(p.relative_to(only)) for p in only.rglob("*") if p.is_file()}
+    assert written == set(IDENTITY_FILES)
+    assert summary.parts == "identity" and set(summary.files) == set(IDENTITY_FILES) - {
+        "manifest.json"
+    }
+    for rel in ("crm/customers.csv", "billing/accounts.csv", "ground_truth/shared_identifiers.csv"):
+        assert (only / rel).read_bytes() == (full / rel).read_bytes(), rel
+    # Ground truth covers every CRM record and billing account exactly once, nothing else.
+    rows = _csv(only / "ground_truth/persons.csv")
+    keys = Counter((row["source"], row["source_record_id"]) for row in rows)
+    crm = {("crm", row["customer_id"]) for row in _csv(only / "crm/customers.csv")}
+    billing = {("billing", row["account_id"]) for row in _csv(only / "billing/accounts.csv")}
+    assert set(keys) == crm | billing and set(keys.values()) == {1}
+    full_truth = _truth(full)
+    assert all(full_truth[(r["source"], r["source_record_id"])] == r["person_id"] for r in rows)
+    manifest = json.loads((only / "manifest.json").read_text("utf-8"))
+    assert manifest["parts"] == "identity" and set(manifest["files"]) == set(summary.files)
+
+
+def test_identity_parts_replace_an_earlier_full_run(tmp_path: Path) -> None:
+    generate_company(tmp_path, customers=60, seed=2)
+    kept = tmp_path / "unrelated.txt"
+    kept.write_text("mine", "utf-8")
+    seen: list[tuple[str, int, int]] = []
+    generate_company(
+        tmp_path, customers=60, seed=2, parts="identity", progress=lambda *a: seen.append(a)
+    )
+    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.*") if p.is_file()}
+    assert written == {*IDENTITY_FILES, "unrelated.txt"}
+    assert [done for _, done, _ in seen] == list(range(1, 7)) and seen[-1][2] == 6
+
+
+def test_unknown_parts_are_refused_naming_the_field(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        generate_company(tmp_path, customers=20, seed=1, parts="web")  # type: ignore[arg-type]
+    assert caught.value.field == "parts"
+    assert not any(tmp_path.iterdir())
+
+
+def test_no_shared_identifiers_when_the_rates_are_zero(tmp_path: Path) -> None:
+    config = CompanyConfig(shared_email_rate=0.0, shared_phone_rate=0.0)
+    summary = generate_company(tmp_path, customers=300, seed=4, config=config, parts="identity")
+    assert summary.files["ground_truth/shared_identifiers.csv"] == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,6 +21,15 @@ CustomersOpt = Annotated[
     int, typer.Option("--customers", help="Number of true customers (at least 10).")
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same bytes.")]
+PartsOpt = Annotated[
+    Literal["all", "identity"],
+    typer.Option(
+        "--parts",
+        help="What to write: all (every source) or identity (CRM customers, billing accounts "
+        "and their ground truth only, byte for byte as in a full run; for identity "
+        "benchmarks at millions of customers).",
+    ),
+]
 
 
 @demo_app.callback()
@@ -57,13 +66,14 @@ def generate_command(
     out: Annotated[str, typer.Option("--out", help="Folder to write the data set into.")],
     customers: CustomersOpt = 2000,
     seed: SeedOpt = 7,
+    parts: PartsOpt = "all",
     as_json: JsonOpt = False,
 ) -> None:
     """Write the synthetic company's sources and ground truth (deterministic per seed)."""
     from aimsight.demo import generate_company
 
     if as_json:
-        summary = generate_company(out, customers=customers, seed=seed)
+        summary = generate_company(out, customers=customers, seed=seed, parts=parts)
         print_json(summary.to_dict())
         return
     with Progress(
@@ -79,8 +89,11 @@ def generate_command(
         def report(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        summary = generate_company(out, customers=customers, seed=seed, progress=report)
-    table = Table(title=f"{customers:,} customers, seed {seed}")
+        summary = generate_company(
+            out, customers=customers, seed=seed, parts=parts, progress=report
+        )
+    only = ", identity sources only" if parts == "identity" else ""
+    table = Table(title=f"{customers:,} customers, seed {seed}{only}")
     table.add_column("file")
     table.add_column("rows", justify="right")
     for name, rows in summary.files.items():

@@ -1,33 +1,87 @@
 """Columnar formatting and writing: timestamps in several zones, CSV and JSON Lines files.
 
-Timestamps are int64 seconds since the epoch (UTC); they are formatted in bulk with
-``numpy.datetime_as_string`` rather than one ``datetime`` per row, which keeps 100,000
-customers fast.
+Timestamps are int64 seconds since the epoch (UTC). Columns are built and written as Arrow
+string arrays: timestamps are cast in bulk, CSV rows are joined by Arrow compute functions
+and written straight from the Arrow buffer, so no Python string is made per cell and millions
+of rows take seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
+    "by_group",
     "dst_offset",
     "iso_date",
     "iso_local",
     "iso_utc",
     "iso_utc_ms",
+    "replace_rows",
     "sha256_of",
+    "strings",
     "write_csv",
     "write_lines",
 ]
 
 DAY = 86_400
-_SPECIAL = (",", '"', "\n", "\r")
-_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+_CHUNK = 200_000
+_NEEDS_QUOTES = r'[",\r\n]'
+_SPECIAL_BYTES = tuple(ord(ch) for ch in ',"\r\n')
+
+Column: TypeAlias = "Sequence[str] | pa.Array | pa.ChunkedArray"
+
+
+def strings(values: Column) -> pa.Array:
+    """``values`` as one Arrow string array without nulls (nulls become empty strings)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    array = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    if array.type != pa.string():
+        array = array.cast(pa.string())
+    if array.null_count:
+        array = array.fill_null("")
+    return array
+
+
+def by_group(keys: np.ndarray, build: Callable[[int, np.ndarray], pa.Array]) -> pa.Array:
+    """A string column made group by group: ``build(key, rows)`` gives the rows with that key.
+
+    Lets a column whose rows follow several layouts (phone styles, e-mail styles) be built
+    with a few vectorised calls per layout instead of one Python call per row.
+    """
+    if keys.size == 0:
+        return pa.array([], pa.string())
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    bounds = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [keys.size]])
+    parts = [
+        strings(build(int(ordered[s]), order[s:e]))
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    inverse = np.empty(keys.size, dtype=np.int64)
+    inverse[order] = np.arange(keys.size)
+    return pa.concat_arrays(parts).take(pa.array(inverse))
+
+
+def replace_rows(column: pa.Array, rows: np.ndarray, values: Sequence[str]) -> pa.Array:
+    """``column`` with ``column[rows[i]] = values[i]`` (``rows`` distinct)."""
+    if rows.size == 0:
+        return column
+    ordered = np.argsort(rows, kind="stable")
+    mask = np.zeros(len(column), dtype=bool)
+    mask[rows] = True
+    replacements = pa.array(values, pa.string()).take(pa.array(ordered))
+    return pc.replace_with_mask(strings(column), pa.array(mask), replacements)
 
 
 def dst_offset(ts: np.ndarray, std_minutes: np.ndarray) -> np.ndarray:
@@ -46,55 +100,71 @@ def _offset_text(minutes: int) -> str:
     return f"{sign}{hours:02d}:{mins:02d}"
 
 
-def iso_local(ts: np.ndarray, offset_minutes: np.ndarray) -> list[str]:
+def _iso(ts: np.ndarray, unit: str) -> pa.Array:
+    text = pc.cast(pa.array(ts.astype(np.int64), pa.timestamp(unit)), pa.string())
+    return pc.replace_substring(text, " ", "T", max_replacements=1)
+
+
+def iso_local(ts: np.ndarray, offset_minutes: np.ndarray) -> pa.Array:
     """``YYYY-MM-DDTHH:MM:SS+HH:MM`` in each row's own UTC offset."""
-    local = (ts + offset_minutes * 60).astype("datetime64[s]")
-    base = np.datetime_as_string(local, unit="s").tolist()
+    base = _iso(ts + offset_minutes * 60, "s")
     values, inverse = np.unique(offset_minutes, return_inverse=True)
-    texts = np.array([_offset_text(int(v)) for v in values], dtype=object)[inverse].tolist()
-    return [b + t for b, t in zip(base, texts, strict=True)]
+    texts = pa.array([_offset_text(int(v)) for v in values], pa.string())
+    return pc.binary_join_element_wise(base, texts.take(pa.array(inverse.ravel())), "")
 
 
-def iso_utc(ts: np.ndarray) -> list[str]:
+def iso_utc(ts: np.ndarray) -> pa.Array:
     """``YYYY-MM-DDTHH:MM:SSZ``."""
-    return [s + "Z" for s in np.datetime_as_string(ts.astype("datetime64[s]"), unit="s").tolist()]
+    return pc.binary_join_element_wise(_iso(ts, "s"), "Z", "")
 
 
-def iso_utc_ms(ts_ms: np.ndarray) -> list[str]:
+def iso_utc_ms(ts_ms: np.ndarray) -> pa.Array:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` from milliseconds since the epoch."""
-    text = np.datetime_as_string(ts_ms.astype("datetime64[ms]"), unit="ms").tolist()
-    return [s + "Z" for s in text]
+    return pc.binary_join_element_wise(_iso(ts_ms, "ms"), "Z", "")
 
 
-def iso_date(days: np.ndarray) -> list[str]:
+def iso_date(days: np.ndarray) -> pa.Array:
     """``YYYY-MM-DD`` from days since the epoch."""
-    return np.datetime_as_string(days.astype("datetime64[D]"), unit="D").tolist()  # type: ignore[no-any-return]
+    return pc.cast(pa.array(days.astype(np.int32), pa.date32()), pa.string())
 
 
-def _quoted(column: Sequence[str]) -> Sequence[str]:
-    """The column with CSV quoting where a value needs it (checked once per column)."""
-    joined = "".join(column)
-    if not any(special in joined for special in _SPECIAL):
+def _quoted(column: pa.Array) -> pa.Array:
+    """The column with CSV quoting where a value needs it, as ``csv.QUOTE_MINIMAL`` does."""
+    data = np.frombuffer(_text(column), dtype=np.uint8)
+    if not any(np.any(data == byte) for byte in _SPECIAL_BYTES):  # most columns: one scan
         return column
-    return ['"' + v.replace('"', '""') + '"' if _NEEDS_QUOTES.search(v) else v for v in column]
+    needs = pc.match_substring_regex(column, _NEEDS_QUOTES)
+    escaped = pc.replace_substring(column, '"', '""')
+    return pc.if_else(needs, pc.binary_join_element_wise('"', escaped, '"', ""), column)
 
 
-def write_csv(path: Path, header: Sequence[str], columns: Sequence[Sequence[str]]) -> int:
+def _text(array: pa.Array) -> pa.Buffer:
+    """The bytes of a string array's values, back to back."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+    start, stop = offsets[array.offset], offsets[array.offset + len(array)]
+    data: pa.Buffer | None = array.buffers()[2]
+    return pa.py_buffer(b"") if data is None else data[int(start) : int(stop)]
+
+
+def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column]) -> int:
     """Write columns of strings as a CSV file with a header; return the number of data rows.
 
-    Rows are joined directly (quoting only the values that need it, as ``csv.QUOTE_MINIMAL``
-    does), which is about twice as fast as ``csv.writer`` for millions of rows.
+    Columns may be Python lists or Arrow arrays. Values are quoted only where needed (as
+    ``csv.QUOTE_MINIMAL`` does); rows are joined with Arrow, many times faster than
+    ``csv.writer`` for millions of rows.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = len(columns[0]) if columns else 0
-    if any(len(column) != rows for column in columns):
+    arrays = [_quoted(strings(column)) for column in columns]
+    rows = len(arrays[0]) if arrays else 0
+    if any(len(array) != rows for array in arrays):
         raise ValueError("all columns must have the same length")
-    cells = [_quoted(column) for column in columns]
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(",".join(_quoted(list(header))) + "\n")
-        for start in range(0, rows, 200_000):
-            chunk = [column[start : start + 200_000] for column in cells]
-            handle.write("".join([",".join(row) + "\n" for row in zip(*chunk, strict=True)]))
+    head = _quoted(pa.array(list(header), pa.string())).to_pylist()
+    with path.open("wb") as handle:
+        handle.write((",".join(head) + "\n").encode("utf-8"))
+        for start in range(0, rows, _CHUNK):
+            chunk = [array.slice(start, _CHUNK) for array in arrays]
+            chunk[-1] = pc.binary_join_element_wise(chunk[-1], "\n", "")
+            handle.write(_text(pc.binary_join_element_wise(*chunk, ",")))
     return rows
 
 
