@@ -50,3 +50,13 @@ def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="was not made by `aimsight demo`"):
         build_demo(precious, customers=50, seed=3, console=Console(quiet=True))
     assert (precious / "thesis.txt").exists()
+
+
+def test_the_demo_resolves_identities_and_scores_them_against_ground_truth(
+    tmp_path: Path,
+) -> None:
+    result = build_demo(tmp_path / "demo", customers=300, seed=5, console=Console(quiet=True))
+    step = result.steps["resolve identities"]
+    assert step["records"] > step["customers"] > 0
+    # Precision and recall against the generator's ground truth, as the demo prints them.
+    assert float(step["precision"]) > 0.9 and float(step["recall"]) > 0.9

@@ -18,6 +18,7 @@ from rich.panel import Panel
 
 from aimsight.core import Workspace, WorkspaceError, configure_logging
 from aimsight.demo._generate import generate_company
+from aimsight.identity import IdentityService
 from aimsight.ingest import ContractRegistry, IngestService
 from aimsight.security import ApiKeyService, Role
 from aimsight.store import Ledger, Store
@@ -186,9 +187,26 @@ def _ingest_company_step(context: _StepContext) -> dict[str, Any]:
     return totals
 
 
+def _resolve_identities_step(context: _StepContext) -> dict[str, Any]:
+    """One customer per person, scored against the generator's ground truth."""
+    service = IdentityService(context.workspace, context.store, context.ledger)
+    service.install_default_config()
+    summary = service.run(actor=DEMO_ACTOR)
+    scores = service.evaluate(context.workspace.root / "sources/ground_truth/persons.csv")
+    cluster = scores["cluster"]
+    return {
+        "records": summary.records,
+        "customers": summary.customers,
+        "precision": f"{cluster['precision']:.3f}",
+        "recall": f"{cluster['recall']:.3f}",
+        "F1": f"{cluster['f1']:.3f}",
+    }
+
+
 STEPS: list[tuple[str, Callable[[_StepContext], dict[str, Any]]]] = [
     ("generate synthetic company", _generate_company_step),
     ("ingest sources", _ingest_company_step),
+    ("resolve identities", _resolve_identities_step),
 ]
 
 
