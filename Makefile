@@ -38,6 +38,7 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/identity.py
 
 clean:
 	rm -rf $(VENV) .aimsight-demo .pytest_cache .mypy_cache .ruff_cache

@@ -12,9 +12,12 @@ while some record of the customer has one. The rules:
   trust, recency, ``unique_id``) is best, and that record gives the display value.
 
 It is set-based SQL: each record gets its place in the trust and recency orders once (one sort
-each over all records), and each attribute is one ``arg_min`` per customer over those integer
-ranks; ``frequent`` adds one grouping per attribute. The ranks make a total order (``unique_id``
-is unique), so the result does not depend on the order in which rows were inserted.
+each over all records); per customer, each attribute's winner is the ``min`` of those integer
+ranks over the records that have a value (``frequent`` adds one grouping per attribute), and
+one join per attribute fetches the winner's value and provenance (measured about twice as fast
+as ``arg_min`` over a struct of value and provenance, with long strings).
+The ranks are a total order (``unique_id`` is unique, and checked), so the result does not
+depend on the order in which rows were inserted.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from aimsight.core.errors import InvalidInput
 __all__ = ["SURVIVORSHIP_RULES", "build_profiles", "profile_dicts"]
 
 SURVIVORSHIP_RULES = ("trust", "recent", "frequent")
-PROVENANCE = ("dataset", "record_id", "updated_at")
+_PROVENANCE = ("dataset", "record_id", "updated_at")
 _RECORD_COLUMNS = ("unique_id", "dataset", "record_id", "trust", "updated_at")
 _PROFILE_COLUMNS = ("customer_id", "records", "datasets", "first_seen", "last_updated")
 # Best first: a lower rank wins. NULLS LAST is spelled out; DuckDB's default is a setting.
@@ -67,9 +70,10 @@ def _resolve_rules(
     if len(set(attributes)) != len(attributes):
         raise InvalidInput("attributes are listed more than once", field="attributes")
     for attribute in attributes:
-        if attribute in _PROFILE_COLUMNS or "__" in attribute:
+        clashes = attribute in _RECORD_COLUMNS or attribute in _PROFILE_COLUMNS
+        if clashes or attribute.startswith("_") or "__" in attribute:
             raise InvalidInput(
-                f"attribute {attribute!r} clashes with a profile column; rename it",
+                f"attribute {attribute!r} clashes with a record or profile column; rename it",
                 field=attribute,
             )
     for attribute, rule in rules.items():
@@ -88,7 +92,7 @@ def _resolve_rules(
     return {attribute: rules.get(attribute, default) for attribute in attributes}
 
 
-def _frequent(attribute: str, keys: set[str]) -> str:
+def _frequent(attribute: str, keys: Sequence[str]) -> str:
     """A query of ``customer_id`` and ``best``: the trust rank of the most frequent value's record.
 
     Records are grouped on the match key when there is one; a record whose key is null (a
@@ -160,7 +164,7 @@ def build_profiles(
             field="membership",
         )
     frequent = [a for a in attributes if chosen[a] == "frequent"]
-    keys = {f"m_{a}" for a in frequent} & present
+    keys = sorted({f"m_{a}" for a in frequent} & present)
     # Each record's place in each order, computed on a narrow projection (a window over all
     # the wide columns is ~10x slower), then joined to the columns survivorship reads.
     ranked = [r for r in _ORDERS if r in chosen.values() or (r == "trust" and frequent)]
@@ -196,12 +200,12 @@ def build_profiles(
                 winner, rule = f"f{i}.best", "trust"
             # Only records with a value can win: a smaller hash table to build.
             joins.append(
-                f"LEFT JOIN (SELECT _{rule}_rank, {_quote(attribute)}, {', '.join(PROVENANCE)} "
+                f"LEFT JOIN (SELECT _{rule}_rank, {_quote(attribute)}, {', '.join(_PROVENANCE)} "
                 f"FROM _golden_base WHERE {_quote(attribute)} IS NOT NULL) "
                 f"b{i} ON b{i}._{rule}_rank = {winner}"
             )
             outputs.append(f"b{i}.{_quote(attribute)} AS {_quote(attribute)}")
-            outputs += [f"b{i}.{p} AS {_quote(f'{attribute}__{p}')}" for p in PROVENANCE]
+            outputs += [f"b{i}.{p} AS {_quote(f'{attribute}__{p}')}" for p in _PROVENANCE]
         aggregates = ", ".join(
             [
                 "customer_id",
@@ -252,7 +256,7 @@ def profile_dicts(
     into: str = "identity_profiles",
     customer_ids: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The profiles of ``into`` as JSON-ready dicts, keyed by customer id (sorted).
+    """The profiles of ``into`` as JSON-ready dicts, keyed by customer id (in no particular order).
 
     Each is ``{"customer_id", "records", "datasets", "first_seen", "last_updated",
     "attributes": {a: {"value", "dataset", "record_id", "updated_at"}}}`` with timestamps as
@@ -270,7 +274,7 @@ def profile_dicts(
     """
     present = set(_columns(connection, into, "profiles"))
     for attribute in attributes:
-        for column in (attribute, *(f"{attribute}__{p}" for p in PROVENANCE)):
+        for column in (attribute, *(f"{attribute}__{p}" for p in _PROVENANCE)):
             if column not in present:
                 raise InvalidInput(
                     f"column {column!r} is not in the profiles table {into!r}", field=attribute
@@ -292,9 +296,10 @@ def profile_dicts(
     sql = f"SELECT {', '.join(selected)} FROM {_quote(into)}"
     parameters: list[Any] = []
     if customer_ids is not None:
-        sql += " WHERE customer_id IN (SELECT unnest(CAST(? AS VARCHAR[])))"
+        sql += " WHERE list_contains(CAST(? AS VARCHAR[]), customer_id)"
         parameters.append(list(customer_ids))
-    table = connection.execute(sql + " ORDER BY customer_id", parameters).to_arrow_table()
+    # No ORDER BY: sorting a million wide rows costs more than building the dicts.
+    table = connection.sql(sql, params=parameters or None).to_arrow_table()
 
     ids = table.column("customer_id").to_pylist()
     profiles: dict[str, dict[str, Any]] = {}

@@ -20,12 +20,15 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import delete, insert, select, tuple_, update
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import delete, select, update
 
 from aimsight.core.clock import isoformat_utc, now_utc
 from aimsight.core.errors import Conflict, InvalidInput, NotFound
 from aimsight.core.ids import new_id
 from aimsight.core.workspace import Workspace
+from aimsight.identity._bulk import bulk_insert
 from aimsight.identity._cluster import Clustering, cluster_records
 from aimsight.identity._config import (
     MatchingConfig,
@@ -163,7 +166,8 @@ class IdentityService:
         workspace: where the lake, the matching configuration and model files live.
         store: the operational store (record links, customers, aliases, overrides...).
         ledger: where runs and steward overrides are recorded.
-        backend: ``duckdb`` (default) or ``spark``; or a ready :class:`MatchingBackend`.
+        backend: ``duckdb`` (default) or ``spark`` (on the ``identity.spark_master`` setting);
+            or a ready :class:`MatchingBackend`.
     """
 
     def __init__(
@@ -183,7 +187,7 @@ class IdentityService:
         elif backend == "duckdb":
             self._backend = DuckDBMatching()
         elif backend == "spark":
-            self._backend = SparkMatching()
+            self._backend = SparkMatching(master=workspace.settings.identity.spark_master)
         else:
             raise InvalidInput(
                 f"unknown identity backend {backend!r}; use duckdb or spark", field="backend"
@@ -288,7 +292,7 @@ class IdentityService:
                 .to_pylist()
             ]
             previous = self._previous_links()
-            taken = self._taken_ids()
+            taken = self._taken_ids(previous)
             assignment = assign_customer_ids(
                 keys,
                 clustering.labels,
@@ -312,21 +316,15 @@ class IdentityService:
                 rules=dict(config.survivorship),
                 default=config.survivorship_default,
             )
-            edges_path, profiles_path = self._write_lake_files(connection, run_id, edges)
+            identifiers = self._identifier_table(connection, config, shared)
+            edges_path, profiles_path = self._write_lake_files(
+                connection, run_id, edges, identifiers
+            )
             lap("golden")
             step("saving")
             held = [r for r in clustering.refusals if r.reason == "too_large"]
             conflicts = sum(r.reason == "conflict" for r in clustering.refusals)
-            self._save(
-                connection,
-                config,
-                run_id,
-                keys,
-                assignment,
-                previous,
-                held,
-                shared,
-            )
+            self._save(run_id, keys, assignment, previous, held, identifiers)
             lap("save")
             counts = {"create": 0, "merge": 0, "split": 0}
             for event in assignment.events:
@@ -611,95 +609,102 @@ class IdentityService:
     # -- persistence -----------------------------------------------------------------------
 
     def _previous_links(self) -> dict[str, str]:
-        with self._store.session() as session:
-            return {
-                k: c
-                for k, c in session.execute(
-                    select(RecordLinkRow.record_key, RecordLinkRow.customer_id)
+        """Record key -> customer id now: the last run's membership, then later changes
+        (steward links and unlinks, real-time observations) on top."""
+        links: dict[str, str] = {}
+        path = self._run_file("membership")
+        if path is not None:
+            table = pq.read_table(self._lake.resolve(path))
+            links = dict(
+                zip(
+                    table.column("unique_id").to_pylist(),
+                    table.column("customer_id").to_pylist(),
+                    strict=True,
                 )
-            }
+            )
+        links.update(self._deltas())
+        return links
 
-    def _taken_ids(self) -> set[str]:
+    def _deltas(self, keys: Sequence[str] | None = None) -> dict[str, str]:
         with self._store.session() as session:
-            ids = set(session.execute(select(CustomerRow.customer_id)).scalars())
+            query = select(RecordLinkRow.record_key, RecordLinkRow.customer_id)
+            if keys is not None:
+                query = query.where(RecordLinkRow.record_key.in_(list(keys)))
+            return {k: c for k, c in session.execute(query)}
+
+    def _taken_ids(self, previous: Mapping[str, str] | None = None) -> set[str]:
+        """Ids in use or retired; a run passes its record links so every live id counts."""
+        ids = set(previous.values()) if previous is not None else set()
+        with self._store.session() as session:
+            ids |= set(session.execute(select(CustomerRow.customer_id)).scalars())
             ids |= set(session.execute(select(AliasRow.alias)).scalars())
         return ids
 
+    def _run_file(self, kind: str) -> str | None:
+        """The latest completed run's lake file of ``kind`` (membership, identifiers...)."""
+        with self._store.session() as session:
+            run_id = session.execute(
+                select(IdentityRunRow.run_id)
+                .where(IdentityRunRow.status == "completed")
+                .order_by(IdentityRunRow.started_at.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return f"identity/{kind}/{run_id}.parquet" if run_id else None
+
     def _write_lake_files(
-        self, connection: duckdb.DuckDBPyConnection, run_id: str, edges: pa.Table
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        run_id: str,
+        edges: pa.Table,
+        identifiers: pa.Table,
     ) -> tuple[str, str]:
-        profiles = connection.sql(
-            "SELECT * FROM identity_profiles ORDER BY customer_id"
-        ).to_arrow_table()
-        records = connection.sql(
-            f"SELECT r.*, m.customer_id FROM {RECORDS} r JOIN identity_membership m "
-            "USING (unique_id) ORDER BY m.customer_id, r.unique_id"
-        ).to_arrow_table()
-        edges_path = f"identity/edges/{run_id}.parquet"
-        profiles_path = f"identity/profiles/{run_id}.parquet"
-        records_path = f"identity/records/{run_id}.parquet"
+        """The run's results as lake files: bulk data lives in the lake, not the store.
+
+        ``membership`` (record -> customer, sorted by record) and ``identifiers`` (sorted by
+        kind and value) are sorted so point lookups read one row group.
+        """
+        files = {
+            "profiles": connection.sql(
+                "SELECT * FROM identity_profiles ORDER BY customer_id"
+            ).to_arrow_table(),
+            "records": connection.sql(
+                f"SELECT r.*, m.customer_id FROM {RECORDS} r JOIN identity_membership m "
+                "USING (unique_id) ORDER BY m.customer_id, r.unique_id"
+            ).to_arrow_table(),
+            "membership": connection.sql(
+                "SELECT unique_id, customer_id FROM identity_membership ORDER BY unique_id"
+            ).to_arrow_table(),
+            "identifiers": identifiers,
+            "edges": edges,
+        }
         self._lake.write_tables(
-            [(edges_path, edges), (profiles_path, profiles), (records_path, records)]
+            [(f"identity/{kind}/{run_id}.parquet", table) for kind, table in files.items()]
         )
-        return edges_path, profiles_path
+        return f"identity/edges/{run_id}.parquet", f"identity/profiles/{run_id}.parquet"
 
     def _save(
         self,
-        connection: duckdb.DuckDBPyConnection,
-        config: MatchingConfig,
         run_id: str,
         keys: list[str],
         assignment: Any,
         previous: Mapping[str, str],
         held: Sequence[Any],
-        shared: Sequence[Any],
+        identifiers: pa.Table,
     ) -> None:
+        """Store what the lake files do not say: aliases, merge and split events, held
+        merges, and which changes since the last run this run has taken in."""
         now = _now()
         live = set(assignment.customer_of)
-        sizes: dict[str, int] = {}
-        for customer in assignment.customer_of:
-            sizes[customer] = sizes.get(customer, 0) + 1
-        changed_links = [
-            {"record_key": k, "customer_id": c, "run_id": run_id}
-            for k, c in zip(keys, assignment.customer_of, strict=True)
-            if previous.get(k) != c
-        ]
         present = set(keys)
-        gone = [k for k in previous if k not in present]
-        identifiers = self._identifier_rows(connection, config)
         with self._store.session() as session:
-            existing = {
+            special = {
                 c: (kind, status)
                 for c, kind, status in session.execute(
                     select(CustomerRow.customer_id, CustomerRow.kind, CustomerRow.status)
                 )
             }
-            for chunk in _chunks(changed_links):
-                keys_chunk = [row["record_key"] for row in chunk]
-                session.execute(
-                    delete(RecordLinkRow).where(RecordLinkRow.record_key.in_(keys_chunk))
-                )
-                session.execute(insert(RecordLinkRow.__table__), chunk)  # type: ignore[arg-type]
-            for chunk in _chunks(gone):
-                session.execute(delete(RecordLinkRow).where(RecordLinkRow.record_key.in_(chunk)))
-            new_customers = [
-                {
-                    "customer_id": c,
-                    "kind": "known",
-                    "status": "active",
-                    "merged_into": None,
-                    "records": sizes[c],
-                    "profile": "{}",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for c in live
-                if c not in existing
-            ]
-            for chunk in _chunks(new_customers):
-                session.execute(insert(CustomerRow.__table__), chunk)  # type: ignore[arg-type]
-            for customer in live & set(existing):
-                if existing[customer] != ("known", "active"):
+            for customer in live & set(special):
+                if special[customer] != ("known", "active"):
                     session.execute(
                         update(CustomerRow)
                         .where(CustomerRow.customer_id == customer)
@@ -707,32 +712,33 @@ class IdentityService:
                     )
             for alias, survivor in assignment.aliases.items():
                 self._alias(session, alias, survivor, "merge", now)
-            # Customers whose every record moved elsewhere (a real-time profile whose only
-            # observation joined a known customer) become aliases of where it went.
+            # A customer whose every record moved elsewhere (a real-time profile whose only
+            # observation joined a known customer) becomes an alias of where it went.
             now_of = dict(zip(keys, assignment.customer_of, strict=True))
             moved_to: dict[str, str] = {}
             for key, before in previous.items():
-                if key in now_of:
+                if key in now_of and before not in live:
                     moved_to.setdefault(before, now_of[key])
-            for customer, (_kind, status) in existing.items():
-                if (
-                    status == "active"
-                    and customer not in live
-                    and customer not in assignment.aliases
-                    and customer in moved_to
-                ):
-                    self._alias(session, customer, moved_to[customer], "merge", now)
-            for event in assignment.events:
-                session.add(
-                    IdentityEventRow(
-                        run_id=run_id,
-                        kind=event.kind,
-                        before=json.dumps(list(event.before)),
-                        after=json.dumps(list(event.after)),
-                        detail=json.dumps({"records": list(event.records)[:100]}),
-                        at=now,
+            for customer, survivor in moved_to.items():
+                if customer not in assignment.aliases:
+                    self._alias(session, customer, survivor, "merge", now)
+            bulk_insert(
+                session,
+                IdentityEventRow,
+                ("run_id", "kind", "before", "after", "detail", "at"),
+                [
+                    (
+                        run_id,
+                        event.kind,
+                        json.dumps(list(event.before)),
+                        json.dumps(list(event.after)),
+                        json.dumps({"records": list(event.records)[:100]}),
+                        now,
                     )
-                )
+                    for event in assignment.events
+                    if event.kind != "create"  # creations are counted in the run summary
+                ],
+            )
             for refusal in held:
                 session.add(
                     ReviewRow(
@@ -745,49 +751,60 @@ class IdentityService:
                         created_at=now,
                     )
                 )
-            shared_rows = [
-                {
-                    "kind": s.attribute,
-                    "value": s.value,
-                    "customer_id": None,
-                    "shared": True,
-                    "records": s.records,
-                }
-                for s in shared
-                if s.attribute in config.lookup_identifiers
+            # Changes since the last run that this run's membership now holds.
+            taken_in = [
+                k
+                for k in session.execute(select(RecordLinkRow.record_key)).scalars()
+                if k in present
             ]
-            wanted = {(r["kind"], r["value"]): r for r in identifiers + shared_rows}
-            stored = {
-                (k, v): (c, bool(sh), int(n))
-                for k, v, c, sh, n in session.execute(
-                    select(
-                        IdentifierRow.kind,
-                        IdentifierRow.value,
-                        IdentifierRow.customer_id,
-                        IdentifierRow.shared,
-                        IdentifierRow.records,
-                    )
-                )
-            }
-            # Write only what changed: a rerun over the same data touches no identifier.
-            changed = [
-                row
-                for key, row in wanted.items()
-                if stored.get(key) != (row["customer_id"], row["shared"], row["records"])
+            for chunk in _chunks(taken_in, 500):
+                session.execute(delete(RecordLinkRow).where(RecordLinkRow.record_key.in_(chunk)))
+            # Real-time identifiers this run's index now covers.
+            realtime = [
+                (k, v) for k, v in session.execute(select(IdentifierRow.kind, IdentifierRow.value))
             ]
-            stale = [key for key in stored if key not in wanted]
-            stale += [(r["kind"], r["value"]) for r in changed if (r["kind"], r["value"]) in stored]
-            for chunk in _chunks(stale, 500):
-                session.execute(
-                    delete(IdentifierRow).where(
-                        tuple_(IdentifierRow.kind, IdentifierRow.value).in_(list(chunk))
-                    )
+            if realtime:
+                joined = pc.binary_join_element_wise(
+                    identifiers.column("kind"), identifiers.column("value"), "\x1f"
                 )
-            for chunk in _chunks(changed):
-                session.execute(insert(IdentifierRow.__table__), chunk)  # type: ignore[arg-type]
+                wanted = pa.array([f"{k}\x1f{v}" for k, v in realtime])
+                found = set(joined.filter(pc.is_in(joined, value_set=wanted)).to_pylist())
+                for kind, value in realtime:
+                    if f"{kind}\x1f{value}" in found:
+                        session.execute(
+                            delete(IdentifierRow).where(
+                                IdentifierRow.kind == kind, IdentifierRow.value == value
+                            )
+                        )
+
+    @staticmethod
+    def _move_records(session: Any, keys: Sequence[str], customer_id: str, cause: str) -> None:
+        """Record that ``keys`` now belong to ``customer_id`` (until the next run takes it in)."""
+        for chunk in _chunks(list(keys), 500):
+            session.execute(delete(RecordLinkRow).where(RecordLinkRow.record_key.in_(chunk)))
+        bulk_insert(
+            session,
+            RecordLinkRow,
+            ("record_key", "customer_id", "run_id"),
+            [(k, customer_id, cause) for k in keys],
+        )
 
     @staticmethod
     def _alias(session: Any, alias: str, survivor: str, reason: str, now: str) -> None:
+        if session.get(CustomerRow, alias) is None:
+            session.add(
+                CustomerRow(
+                    customer_id=alias,
+                    kind="known",
+                    status="merged",
+                    merged_into=survivor,
+                    records=0,
+                    profile="{}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            session.flush()
         session.execute(
             update(CustomerRow)
             .where(CustomerRow.customer_id == alias)
@@ -800,38 +817,66 @@ class IdentityService:
         session.add(AliasRow(alias=alias, customer_id=survivor, reason=reason, created_at=now))
 
     @staticmethod
-    def _identifier_rows(
-        connection: duckdb.DuckDBPyConnection, config: MatchingConfig
-    ) -> list[dict[str, Any]]:
+    def _identifier_table(
+        connection: duckdb.DuckDBPyConnection, config: MatchingConfig, shared: Sequence[Any]
+    ) -> pa.Table:
+        """Identifier value -> customer for online lookups; a value on records of several
+        customers, or found shared, names no one (``shared`` true, no customer)."""
+        schema = pa.schema(
+            [
+                ("kind", pa.string()),
+                ("value", pa.string()),
+                ("customer_id", pa.string()),
+                ("shared", pa.bool_()),
+                ("records", pa.int64()),
+            ]
+        )
         parts = [
             f"SELECT '{a}' AS kind, {quote('m_' + a)} AS value, customer_id FROM {RECORDS} "
             f"JOIN identity_membership USING (unique_id) WHERE {quote('m_' + a)} IS NOT NULL"
             for a in config.lookup_identifiers
         ]
-        if not parts:
-            return []
-        table = connection.sql(
-            "SELECT kind, value, arg_max(customer_id, n) AS customer_id, sum(n) AS records, "
-            "count(*) > 1 AS ambiguous FROM (SELECT kind, value, customer_id, count(*) AS n "
-            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL) GROUP BY kind, value"
-        ).to_arrow_table()
-        kinds = table.column("kind").to_pylist()
-        values = table.column("value").to_pylist()
-        customers = table.column("customer_id").to_pylist()
-        counts = table.column("records").to_pylist()
-        ambiguous = table.column("ambiguous").to_pylist()
-        return [
+        shared_rows = pa.table(
             {
-                "kind": k,
-                "value": v,
-                "customer_id": None if amb else c,
-                "shared": bool(amb),
-                "records": int(n),
-            }
-            for k, v, c, n, amb in zip(kinds, values, customers, counts, ambiguous, strict=True)
-        ]
+                "kind": [v.attribute for v in shared if v.attribute in config.lookup_identifiers],
+                "value": [v.value for v in shared if v.attribute in config.lookup_identifiers],
+                "records": [v.records for v in shared if v.attribute in config.lookup_identifiers],
+            },
+            schema=pa.schema(
+                [("kind", pa.string()), ("value", pa.string()), ("records", pa.int64())]
+            ),
+        )
+        if not parts:
+            return schema.empty_table()
+        connection.register("_shared_values", shared_rows)
+        table = connection.sql(
+            "WITH found AS (SELECT kind, value, CASE WHEN count(*) > 1 THEN NULL "
+            "ELSE any_value(customer_id) END AS customer_id, count(*) > 1 AS shared, "
+            "sum(n)::BIGINT AS records FROM (SELECT kind, value, customer_id, count(*) AS n "
+            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY ALL) GROUP BY kind, value) "
+            "SELECT f.* FROM found f ANTI JOIN _shared_values USING (kind, value) "
+            "UNION ALL SELECT kind, value, NULL, TRUE, records FROM _shared_values "
+            "ORDER BY kind, value"
+        ).to_arrow_table()
+        connection.unregister("_shared_values")
+        return table.cast(schema)
 
     # -- who is who ------------------------------------------------------------------------
+
+    def _query_run_file(
+        self, kind: str, where: str, params: Sequence[Any], columns: str = "*"
+    ) -> list[dict[str, Any]]:
+        """Rows of the latest run's lake file ``kind`` matching ``where``."""
+        path = self._run_file(kind)
+        if path is None or not self._lake.resolve(path).exists():
+            return []
+        with duckdb.connect() as connection:
+            table = connection.sql(
+                f"SELECT {columns} FROM read_parquet(?) WHERE {where}",
+                params=[str(self._lake.resolve(path)), *params],
+            ).to_arrow_table()
+        rows: list[dict[str, Any]] = table.to_pylist()
+        return rows
 
     def customer_id_of(self, reference: str) -> str:
         """The live customer id a customer id, alias or record key names.
@@ -840,28 +885,68 @@ class IdentityService:
             NotFound: nothing is known by that reference.
         """
         with self._store.session() as session:
-            row = session.get(CustomerRow, reference)
-            if row is not None and row.status == "active":
-                return row.customer_id
             alias = session.get(AliasRow, reference)
             if alias is not None:
                 return alias.customer_id
+            row = session.get(CustomerRow, reference)
+            if row is not None and row.status == "active":
+                return row.customer_id
             link = session.get(RecordLinkRow, reference)
             if link is not None:
-                return link.customer_id
+                return self._follow(session, link.customer_id)
+            moved_in = session.execute(
+                select(RecordLinkRow.record_key)
+                .where(RecordLinkRow.customer_id == reference)
+                .limit(1)
+            ).scalar_one_or_none()
+            if moved_in is not None:
+                return reference
+        found = self._query_run_file("membership", "unique_id = ?", [reference], "customer_id")
+        if found:
+            with self._store.session() as session:
+                return self._follow(session, str(found[0]["customer_id"]))
+        if self._query_run_file("membership", "customer_id = ?", [reference], "1 AS one"):
+            return reference
         raise NotFound(
             f"no customer, alias or record {reference!r}; give a customer id (cus_...), "
             "an alias, or a record key such as crm.customers:C1001"
         )
 
+    @staticmethod
+    def _follow(session: Any, customer_id: str) -> str:
+        alias = session.get(AliasRow, customer_id)
+        return str(alias.customer_id) if alias is not None else customer_id
+
     def records_of(self, customer_id: str) -> list[str]:
-        """Record keys of a live customer, sorted."""
+        """Record keys of a live customer, sorted: the last run's, with later changes."""
+        members = {
+            str(r["unique_id"])
+            for r in self._query_run_file(
+                "membership", "customer_id = ?", [customer_id], "unique_id"
+            )
+        }
+        changes = self._deltas(sorted(members))
+        members = {k for k in members if changes.get(k, customer_id) == customer_id}
         with self._store.session() as session:
-            return sorted(
+            members |= set(
                 session.execute(
                     select(RecordLinkRow.record_key).where(RecordLinkRow.customer_id == customer_id)
                 ).scalars()
             )
+        return sorted(members)
+
+    def _identifier_owner(self, kind: str, value: str) -> tuple[str | None, bool] | None:
+        """(customer id, shared) for an identifier: real-time first, then the run's index."""
+        with self._store.session() as session:
+            row = session.get(IdentifierRow, (kind, value))
+            if row is not None:
+                return row.customer_id, bool(row.shared)
+        found = self._query_run_file(
+            "identifiers", "kind = ? AND value = ?", [kind, value], "customer_id, shared"
+        )
+        if not found:
+            return None
+        return found[0]["customer_id"], bool(found[0]["shared"])
 
     def lookup(self, kind: str, value: str) -> dict[str, Any]:
         """The customer an identifier names, with their golden record.
@@ -881,10 +966,7 @@ class IdentityService:
                 f"{', '.join(config.lookup_identifiers)}",
                 field="kind",
             )
-        key = normalise_identifier(kind, value)
-        with self._store.session() as session:
-            row = session.get(IdentifierRow, (kind, key))
-            found = (row.customer_id, row.shared) if row is not None else None
+        found = self._identifier_owner(kind, normalise_identifier(kind, value))
         if found is None:
             raise NotFound(f"no customer has {kind} {value!r}")
         if found[1] or found[0] is None:
@@ -895,23 +977,22 @@ class IdentityService:
 
     def profile(self, customer_id: str) -> dict[str, Any]:
         """A live customer's golden record with provenance, records and aliases."""
+        customer_id = self.customer_id_of(customer_id)
         with self._store.session() as session:
             row = session.get(CustomerRow, customer_id)
-            if row is None:
-                raise NotFound(f"no customer {customer_id!r}")
             info = {
-                "customer_id": row.customer_id,
-                "kind": row.kind,
-                "status": row.status,
-                "created_at": row.created_at,
-                "updated_at": row.updated_at,
+                "customer_id": customer_id,
+                "kind": row.kind if row else "known",
+                "status": row.status if row else "active",
+                "created_at": row.created_at if row else None,
+                "updated_at": row.updated_at if row else None,
             }
             aliases = sorted(
                 session.execute(
                     select(AliasRow.alias).where(AliasRow.customer_id == customer_id)
                 ).scalars()
             )
-            stored = json.loads(row.profile or "{}")
+            stored = json.loads(row.profile or "{}") if row else {}
         attributes = stored.get("attributes", {})
         path = self._latest_file("profiles_path")
         if path is not None:
@@ -922,6 +1003,8 @@ class IdentityService:
                 ).to_arrow_table()
             if table.num_rows:
                 values = table.to_pylist()[0]
+                info["created_at"] = info["created_at"] or _iso(values.get("first_seen"))
+                info["updated_at"] = info["updated_at"] or _iso(values.get("last_updated"))
                 for name in self.config().attributes:
                     if values.get(name) is not None:
                         attributes[name] = {
@@ -930,6 +1013,8 @@ class IdentityService:
                             "record_id": values.get(f"{name}__record_id"),
                             "updated_at": _iso(values.get(f"{name}__updated_at")),
                         }
+        info["created_at"] = info["created_at"] or ""
+        info["updated_at"] = info["updated_at"] or ""
         return {
             **info,
             "aliases": aliases,
@@ -981,17 +1066,10 @@ class IdentityService:
                     created_at=now,
                 )
             )
-            session.execute(
-                update(RecordLinkRow)
-                .where(RecordLinkRow.customer_id == merged)
-                .values(customer_id=survivor)
+            self._move_records(
+                session, records_b if merged == b else records_a, survivor, "steward"
             )
             self._alias(session, merged, survivor, "link", now)
-            session.execute(
-                update(CustomerRow)
-                .where(CustomerRow.customer_id == survivor)
-                .values(records=len(records_a) + len(records_b), updated_at=now)
-            )
             session.add(
                 IdentityEventRow(
                     run_id=None,
@@ -1073,6 +1151,8 @@ class IdentityService:
         with self._store.session() as session:
             if session.get(RecordLinkRow, reference) is not None:
                 return [reference]
+        if self._query_run_file("membership", "unique_id = ?", [reference], "1 AS one"):
+            return [reference]
         return self.records_of(self.customer_id_of(reference))
 
     def _recluster(self, customer_id: str, now: str) -> list[str]:
@@ -1106,7 +1186,7 @@ class IdentityService:
             cannot_link=cannot,
         )
         with self._store.session() as session:
-            taken = self._taken_ids()
+            taken = self._taken_ids(dict.fromkeys(records, customer_id))
             assignment = assign_customer_ids(
                 records,
                 clustering.labels,
@@ -1140,13 +1220,14 @@ class IdentityService:
             assignment.customer_of[:] = [rename.get(c, c) for c in assignment.customer_of]
             after = sorted(set(assignment.customer_of))
             sizes = {c: assignment.customer_of.count(c) for c in after}
-            for key, customer in zip(records, assignment.customer_of, strict=True):
+            for customer in after:
                 if customer != customer_id:
-                    session.execute(
-                        update(RecordLinkRow)
-                        .where(RecordLinkRow.record_key == key)
-                        .values(customer_id=customer)
-                    )
+                    moved = [
+                        k
+                        for k, c in zip(records, assignment.customer_of, strict=True)
+                        if c == customer
+                    ]
+                    self._move_records(session, moved, customer, "steward")
             for customer in after:
                 if customer == customer_id:
                     session.execute(
@@ -1322,15 +1403,14 @@ class IdentityService:
             )
         matched: dict[str, str] = {}
         ignored: dict[str, str] = {}
-        with self._store.session() as session:
-            for kind, value in usable.items():
-                row = session.get(IdentifierRow, (kind, value))
-                if row is None:
-                    continue
-                if row.shared or row.customer_id is None:
-                    ignored[kind] = "shared by several people"
-                    continue
-                matched[kind] = row.customer_id
+        for kind, value in usable.items():
+            owner = self._identifier_owner(kind, value)
+            if owner is None:
+                continue
+            if owner[1] or owner[0] is None:
+                ignored[kind] = "shared by several people"
+                continue
+            matched[kind] = owner[0]
         matched = {k: self.customer_id_of(c) for k, c in matched.items()}
         now = _now()
         candidates = sorted(set(matched.values()))
@@ -1441,7 +1521,7 @@ class IdentityService:
         if path is not None:
             with duckdb.connect() as connection:
                 table = connection.sql(
-                    "SELECT unique_id_l, unique_id_r FROM read_parquet(?) WHERE accepted",
+                    "SELECT unique_id_l, unique_id_r FROM read_parquet(?)",
                     params=[str(self._lake.resolve(path))],
                 ).to_arrow_table()
             scoped = {k: person[k] for k in common}
