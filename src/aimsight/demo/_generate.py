@@ -422,7 +422,11 @@ class _Builder:
         codes = tuple(code for code, _ in cfg.countries)
         weights = np.array([w for _, w in cfg.countries], dtype=float)
         plans = np.array(cfg.plans, dtype=float)
-        self.pools: Pools = build_pools(codes, int(self.rng("pools").integers(0, 2**31)))
+        # About 25 people per postcode and street, as in real towns, whatever the size.
+        addresses = max(300, self.customers // (25 * len(codes)))
+        self.pools: Pools = build_pools(
+            codes, int(self.rng("pools").integers(0, 2**31)), addresses=addresses
+        )
         self.p: People = draw_people(
             self.rng("people"),
             self.pools,

@@ -383,9 +383,17 @@ def _cdf(weights: list[list[float]]) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def build_pools(countries: tuple[str, ...], seed: int, size: int = 300) -> Pools:
-    """Every name of each country's locale with its weight; streets, cities and postcodes
-    drawn once (``size`` each) from a Faker seeded with ``seed``."""
+def build_pools(
+    countries: tuple[str, ...], seed: int, size: int = 300, addresses: int | None = None
+) -> Pools:
+    """Every name of each country's locale with its weight; cities (``size // 2``), streets
+    and postcodes (``addresses`` each, default ``size``) drawn once from a Faker seeded
+    with ``seed``.
+
+    Callers scale ``addresses`` with the population: a real postcode holds a few dozen
+    people, so a million people on 300 postcodes would make neighbours of strangers.
+    """
+    places = addresses or size
     first: list[dict[str, float]] = []
     last: list[dict[str, float]] = []
     streets: list[list[str]] = []
@@ -397,9 +405,9 @@ def build_pools(countries: tuple[str, ...], seed: int, size: int = 300) -> Pools
         fake.seed_instance(seed * 31 + index)
         first.append(_first_names(country))
         last.append(name_weights(COUNTRIES[country], "last_names"))
-        streets.append(_unique([fake.street_name() for _ in range(size)], size))
+        streets.append(_unique([fake.street_name() for _ in range(places)], places))
         cities.append(_unique([fake.city() for _ in range(size // 2)], size))
-        postcodes.append(_unique([fake.postcode() for _ in range(size)], size))
+        postcodes.append(_unique([fake.postcode() for _ in range(places)], places))
         domains.append((*_DOMAINS_COMMON, *_DOMAINS[country]))
     first_names = [name for pool in first for name in pool]
     last_names = [name for pool in last for name in pool]
