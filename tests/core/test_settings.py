@@ -93,3 +93,16 @@ def test_production_refuses_automatic_migrations(monkeypatch: pytest.MonkeyPatch
         load_settings()
     monkeypatch.setenv("AIMSIGHT__STORE__AUTO_UPGRADE", "false")
     assert load_settings().environment == "production"
+
+
+def test_identity_backend_is_chosen_by_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().identity.backend == "duckdb"
+    settings = load_settings(_toml(tmp_path, '[identity]\nspark_master = "local[4]"\n'))
+    assert settings.identity.spark_master == "local[4]"
+    monkeypatch.setenv("AIMSIGHT__IDENTITY__BACKEND", "spark")
+    assert load_settings().identity.backend == "spark"
+    monkeypatch.setenv("AIMSIGHT__IDENTITY__BACKEND", "hadoop")
+    with pytest.raises(ConfigurationError, match="identity.backend"):
+        load_settings()

@@ -204,8 +204,10 @@ class IdentityRunCreate(_Schema):
     retrain: bool = Field(
         default=False, description="Train a new model version instead of reusing the current one."
     )
-    backend: Literal["duckdb", "spark"] = Field(
-        default="duckdb", description="`duckdb` (one machine) or `spark` (the cluster tier)."
+    backend: Literal["duckdb", "spark"] | None = Field(
+        default=None,
+        description="`duckdb` (one machine) or `spark` (the cluster tier); default: the "
+        "workspace's `identity.backend` setting.",
     )
 
 

@@ -90,8 +90,12 @@ def run_command(
         bool, typer.Option("--retrain", help="Train a new model version instead of reusing one.")
     ] = False,
     backend: Annotated[
-        str, typer.Option(help="duckdb (one machine) or spark (the cluster tier).")
-    ] = "duckdb",
+        str | None,
+        typer.Option(
+            help="duckdb (one machine) or spark (the cluster tier). Default: the "
+            "identity.backend setting (duckdb unless configured)."
+        ),
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -100,6 +104,8 @@ def run_command(
     Reuses the trained model while the matching configuration is unchanged, so a rerun
     scores pairs exactly as before; customer ids stay stable across runs.
     """
+    if backend is None:
+        backend = open_workspace(workspace).settings.identity.backend
     checked = _backend(backend)
     with (
         _service(workspace, checked) as service,

@@ -31,6 +31,7 @@ from aimsight.core.errors import ConfigurationError
 
 __all__ = [
     "ApiSettings",
+    "IdentitySettings",
     "LedgerSettings",
     "LoggingSettings",
     "Settings",
@@ -144,6 +145,27 @@ class IngestSettings(_Section):
     )
 
 
+class IdentitySettings(_Section):
+    """Identity resolution: the engine Splink scores record pairs on."""
+
+    backend: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "Engine for identity runs (`aimsight identity run`, `POST /v1/identity/runs`) that "
+            "name none: duckdb (in process, one machine) or spark (the cluster tier; needs "
+            "`aimsight[spark]` and Java 17)."
+        ),
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        min_length=1,
+        description=(
+            "Spark master URL for the spark backend: local[N] runs Spark inside the process on "
+            "N cores; spark://host:7077, yarn or k8s://... submit to a cluster."
+        ),
+    )
+
+
 class LoggingSettings(_Section):
     """Process logs (never personal data)."""
 
@@ -174,6 +196,7 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @model_validator(mode="after")

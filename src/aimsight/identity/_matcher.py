@@ -308,11 +308,6 @@ class SparkMatching(MatchingBackend):
         self._conf = dict(conf or {})
         self._spark: Any = None
 
-    @property
-    def master(self) -> str:
-        """The Spark master URL the session runs on."""
-        return self._master
-
     def session(self) -> Any:
         """The Spark session, started on first use (an active session is reused).
 
@@ -381,7 +376,7 @@ class SparkMatching(MatchingBackend):
             num_partitions_on_repartition=self._partitions,
         )
         arrow = connection.sql(f"SELECT * FROM {MATCH_INPUT}").to_arrow_table()
-        frame = spark.createDataFrame(_plain_strings(arrow)).repartition(self._partitions)
+        frame = spark.createDataFrame(arrow).repartition(self._partitions)
         spark.catalog.dropTempView(_SPARK_INPUT)  # the previous job's input
         registered: SplinkDataFrame = api.register(frame, table_name=_SPARK_INPUT)
         return registered
@@ -402,23 +397,14 @@ _SPARK_INPUT = "identity_input"
 _LOG4J2_QUIET = """\
 rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = stderr
+logger.shell.name = org.apache.spark.api.python.PythonGatewayServer
+logger.shell.level = error
 appender.console.type = Console
 appender.console.name = stderr
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
-
-
-def _plain_strings(table: pa.Table) -> pa.Table:
-    """``table`` with string views and large strings as plain strings (what Spark reads)."""
-    fields = [
-        pa.field(f.name, pa.string())
-        if pa.types.is_string_view(f.type) or pa.types.is_large_string(f.type)
-        else f
-        for f in table.schema
-    ]
-    return table.cast(pa.schema(fields))
 
 
 # --- training and prediction -------------------------------------------------------------
@@ -467,7 +453,8 @@ def predict_pairs(
     Returns the pairs (``unique_id_l``, ``unique_id_r``, ``match_weight``,
     ``match_probability`` and per comparison ``gamma_<attribute>`` and ``mw_<attribute>``)
     and a histogram of all scored pairs' match weights in one-bit bins from -20 to +40
-    (for choosing the threshold without labels).
+    (for choosing the threshold without labels). ``model`` may come from the other engine:
+    its SQL is recompiled for ``backend`` (see :func:`model_for_dialect`).
     """
     linker = backend.linker(connection, model_for_dialect(model, config, backend.dialect))
     try:

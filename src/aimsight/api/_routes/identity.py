@@ -52,9 +52,13 @@ def _actor(caller: ApiKey) -> str:
 def start_run(
     services: ServicesDep, caller: CallerDep, body: IdentityRunCreate | None = None
 ) -> IdentityRunSummary:
-    """Resolve every record in the lake into customers; answers when the run is done."""
+    """Resolve every record in the lake into customers; answers when the run is done.
+
+    A request that names no ``backend`` runs on the ``identity.backend`` setting.
+    """
     wanted = body or IdentityRunCreate()
-    summary = services.identity_on(wanted.backend).run(actor=_actor(caller), retrain=wanted.retrain)
+    backend = wanted.backend or services.workspace.settings.identity.backend
+    summary = services.identity_on(backend).run(actor=_actor(caller), retrain=wanted.retrain)
     return IdentityRunSummary.model_validate(summary.to_dict())
 
 
