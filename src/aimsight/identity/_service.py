@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -279,8 +280,16 @@ class IdentityService(Stewardship, Directory):
             connection.close()
 
     def _lake_connection(self) -> duckdb.DuckDBPyConnection:
+        """The lake's views, with DuckDB held to half the machine's memory and spilling to
+        the workspace: the run's own Python structures need the rest at millions of records."""
         ingest = IngestService(self._workspace, self._store, self._ledger)
-        return ingest.lake()
+        connection = ingest.lake()
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        spill = self._workspace.root / ".tmp" / "duckdb"
+        spill.mkdir(parents=True, exist_ok=True)
+        connection.execute(f"SET memory_limit = '{max(1, total // 2**31)}GB'")
+        connection.execute(f"SET temp_directory = '{spill.as_posix()}'")
+        return connection
 
     def _add_observations(
         self, connection: duckdb.DuckDBPyConnection, config: MatchingConfig
