@@ -210,6 +210,7 @@ def main() -> None:
         accounts, transactions = root / "accounts.csv", root / "transactions.csv"
         _write_accounts(accounts, args.seed)
         _write_transactions(transactions, args.rows, args.seed)
+        csv_mb = round(transactions.stat().st_size / 1e6, 1)
         duck_seconds = _duckdb_copy(transactions, root / "duck.parquet")
         workspace = Workspace.create(root / "ws")
         ContractRegistry.for_workspace(workspace).install_defaults()
@@ -217,7 +218,7 @@ def main() -> None:
         collector, bare = _collector(workspace, args.requests)
     results = {
         "rows": args.rows,
-        "csv_mb": round(transactions.stat().st_size / 1e6, 1) if transactions.exists() else None,
+        "csv_mb": csv_mb,
         "duckdb_copy_rows_per_s": round(args.rows / duck_seconds),
         "aimsight_ingest_rows_per_s": round(args.rows / ours_seconds),
         "ingest_ratio_vs_duckdb": round(duck_seconds / ours_seconds, 3),

@@ -562,3 +562,20 @@ def test_jsonl_file_never_loses_a_line(
     path.write_text("\n".join(json.dumps(v) for v in values) + "\n", encoding="utf-8")
     read = read_source(path)
     assert_nothing_lost(read, len(values))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_bytes_already_read_are_read_as_the_file_would_be(tmp_path: Path, suffix: str) -> None:
+    table = pa.table({"id": ["1", "2"], "name": ["Ada", "Bo,b"]})
+    path = tmp_path / f"t.{suffix}"
+    if suffix == "parquet":
+        pq.write_table(table, path)
+    elif suffix == "csv":
+        path.write_text('id,name\n1,Ada\n2,"Bo,b"\n', encoding="utf-8")
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in table.to_pylist()), "utf-8")
+    data = path.read_bytes()
+    path.write_bytes(b"changed since it was read")  # what was read (and hashed) is what counts
+    read = read_source(path, data=data)
+    assert rows(read) == [{**r, LINE_COLUMN: i} for i, r in enumerate(table.to_pylist(), 1)]
+    assert read.format == suffix

@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from aimsight.core import InvalidInput
 from aimsight.ingest._contracts import Contract, QualityPolicy, VolumePolicy, shipped_contracts
 from aimsight.ingest._report import QualityReport
-from aimsight.ingest._rules import RULE_SET_VERSION, Validated, ValidationContext, validate
+from aimsight.ingest._rules import (
+    RULE_SET_VERSION,
+    Validated,
+    ValidationContext,
+    _repeats,
+    validate,
+)
 
 RECEIVED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -398,3 +404,32 @@ def test_default_contracts_accept_clean_demo_rows_and_quarantine_the_planted_one
     assert {reject.line for reject in result.rejects} == expected
     assert result.accepted.num_rows == read.num_rows - len(expected)
     assert np.all(np.asarray(result.accepted.column("_line").to_numpy()) > 0)
+
+
+def _repeats_by_hand(keys: list[str]) -> list[bool]:
+    seen: set[str] = set()
+    out = []
+    for key in keys:
+        out.append(key in seen)
+        seen.add(key)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab\x1f", max_size=3), max_size=40).flatmap(
+        lambda keys: st.sampled_from([keys, sorted(keys), sorted(set(keys))])
+    )
+)
+def test_a_key_repeats_when_an_earlier_row_holds_it(keys: list[str]) -> None:
+    """In any order, sorted with ties, or strictly rising (the shortcut)."""
+    assert _repeats(pa.array(keys, pa.string())).tolist() == _repeats_by_hand(keys)
+
+
+def test_duplicates_are_found_in_a_long_batch_in_any_order() -> None:
+    ids = [f"O{i:06d}" for i in range(50_000)]
+    shuffled = np.random.default_rng(3).permutation(ids).tolist()
+    rows = [row(order_id=key, customer_id=None) for key in [*shuffled, ids[7], ids[49_999]]]
+    result = check(rows)
+    assert codes(result) == {50_001: ["duplicate_key"], 50_002: ["duplicate_key"]}
+    assert result.accepted.num_rows == 50_000

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import string
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
-from aimsight.core import InvalidInput, NotFound, Workspace
-from aimsight.ingest._service import BATCH_COLUMN, IngestService
+from aimsight.core import InvalidInput, NotFound, StoreError, Workspace
+from aimsight.ingest._service import BATCH_COLUMN, IngestService, _partitions
+from aimsight.ingest._tables import LakeFileRow
 from aimsight.store import Ledger, Store
 from tests.factories.ingest import (
     PAYMENTS,
@@ -433,3 +439,84 @@ def test_a_monthly_contract_writes_one_lake_file_per_month(
         "month=2026-11",
     ]
     assert sorted(_ids(service)) == ["P0", "P1", "P2", "P3"]
+
+
+@pytest.mark.parametrize("by", ["day", "month"])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_partitions_hold_each_row_once_in_its_date_and_in_source_order(
+    by: str, shuffled: bool
+) -> None:
+    rng = np.random.default_rng(11)
+    days = np.sort(rng.integers(0, 90, 5_000))
+    if shuffled:
+        days = rng.permutation(days)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    stamps: list[datetime | None] = [start + timedelta(days=int(d), hours=23) for d in days]
+    stamps[17] = None  # no event time: the receipt date
+    table = pa.table(
+        {"at": pa.array(stamps, pa.timestamp("us", tz="UTC")), "n": range(len(stamps))}
+    )
+    received = datetime(2026, 6, 30, 12, tzinfo=UTC)
+    parts = _partitions(table, "at", received, by=by)
+    labels = [label for label, _ in parts]
+    assert labels == sorted(set(labels))
+    width = 7 if by == "month" else 10
+    seen: list[int] = []
+    for label, rows in parts:
+        part = rows()
+        numbers = part.column("n").to_pylist()
+        assert numbers == sorted(numbers)  # source order kept within a part
+        for n in numbers:
+            when = stamps[n] or received
+            assert when.date().isoformat()[:width] == label
+        seen.extend(numbers)
+    assert sorted(seen) == list(range(len(stamps)))
+
+
+def test_lake_files_skip_dictionaries_and_statistics_that_do_not_pay(
+    sqlite_service: IngestService, workspace: Workspace, store: Store, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "people.csv", [person(f"P{i}") for i in range(50)])
+    [result] = sqlite_service.ingest_path(source, source="crm", entity="people", actor="t")
+    [path] = result.files
+    metadata = pq.ParquetFile(workspace.lake_dir / path).metadata.row_group(0)
+    columns = {
+        metadata.column(i).path_in_schema: metadata.column(i) for i in range(metadata.num_columns)
+    }
+    dictionary = {"RLE_DICTIONARY", "PLAIN_DICTIONARY"}
+    for name in ("person_id", "updated_at", "updated_at__original", "_line"):  # all distinct
+        assert not dictionary & set(columns[name].encodings), name
+    assert dictionary & set(columns[BATCH_COLUMN].encodings)
+    assert columns["updated_at__original"].statistics is None  # values as received
+    for name in ("person_id", "email", "age", "updated_at", "_line", BATCH_COLUMN):
+        assert columns[name].statistics.has_min_max, name
+    with store.session() as session:
+        [(size, sha)] = session.execute(
+            select(LakeFileRow.bytes, LakeFileRow.sha256).where(LakeFileRow.path == path)
+        ).all()
+    data = (workspace.lake_dir / path).read_bytes()
+    assert (size, sha) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_a_lake_write_that_fails_midway_leaves_no_file_and_no_batch(
+    sqlite_service: IngestService,
+    workspace: Workspace,
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = write_csv(tmp_path / "people.csv", [person("P1"), person("P2")])
+
+    def disk_full(_table: pa.Table, where: Any, **_options: Any) -> None:
+        where.write(b"PAR1 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("aimsight.store._lake.pq.write_table", disk_full)
+    with pytest.raises(StoreError, match="No space left on device"):
+        sqlite_service.ingest_path(source, source="crm", entity="people", actor="t")
+    monkeypatch.undo()
+    assert [p for p in workspace.lake_dir.rglob("*") if p.is_file()] == []
+    assert sqlite_service.batches() == []
+    [result] = sqlite_service.ingest_path(source, source="crm", entity="people", actor="t")
+    assert result.rows_accepted == 2 and _ids(sqlite_service) == ["P1", "P2"]
+    assert assert_books_balance(store) == 1

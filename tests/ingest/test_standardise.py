@@ -6,13 +6,14 @@ import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aimsight.ingest._contracts import FieldSpec
-from aimsight.ingest._standardise import Standardised, standardise_field
+from aimsight.ingest._standardise import Standardised, _repetitive, standardise_field
 
 
 def run(column: list[str | None], **spec: Any) -> Standardised:
@@ -332,3 +333,66 @@ def test_a_10_mb_value_is_too_long_not_a_crash() -> None:
 def test_max_length_counts_characters() -> None:
     result = run(["é" * 5, "é" * 6], type="string", max_length=5)
     assert problems(result) == {"too_long": [1]}
+
+
+# --- long columns repeating few values ---------------------------------------------------
+
+_POOLS: dict[str, tuple[dict[str, Any], list[str | None]]] = {
+    "string": ({"max_length": 8}, ["a", " b ", "", None, "c" * 9, "\u00a0d"]),
+    "name": ({}, ["  Jean \t Luc ", "ﬁona", "Ｊｏｓé", None, "   "]),
+    "text": ({}, ["ﬁ", "plain", None, ""]),
+    "email": ({}, [" Ada@Example.COM", "bob@", "x@y.io", None, ""]),
+    "country": ({}, ["GB", " uk", "Deutschland", "Atlantis", None]),
+    "currency": ({}, ["EUR", "eur ", "Pound Sterling", "XXX?", None]),
+    "timestamp": (
+        {},
+        [
+            "2026-11-23T10:00:00Z",
+            "2026-02-30T10:00:00Z",  # no such day
+            "2026-11-23 10:00:00",  # no zone
+            "2026-11-23T10:00:00.1234567+01:00",
+            "0000-01-01T00:00:00Z",
+            "soon",
+            None,
+        ],
+    ),
+    "date": ({}, ["2026-11-23", "2026-02-29", "2024-02-29", "23/11/2026", None]),
+    "integer": ({"minimum": 0}, ["42", "4.0", "-1", "1e3", "x", None]),
+    "decimal": ({"maximum": 100}, ["9.99", "1e400", "-0.5", ".5", "101", "NaN", None]),
+    "boolean": ({}, ["yes", "N", "maybe", None]),
+    "enum": ({"values": ["open", "paid"]}, ["open", "OPEN", "Paid", "closed", None]),
+    "json": ({}, ['{"a": 1}', "[1,", "null", None]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_POOLS))
+def test_a_long_repetitive_column_standardises_as_row_by_row(kind: str) -> None:
+    """Done once per distinct value, the outcome is the one each row would get on its own."""
+    spec_args, pool = _POOLS[kind]
+    spec = FieldSpec(name="f", type=kind, **spec_args)
+    rng = np.random.default_rng(5)
+    column = pa.array([pool[i] for i in rng.integers(0, len(pool), 20_000)], pa.string())
+    assert _repetitive(column)  # the path under test is taken
+    whole = standardise_field(column, spec)
+    pieces = [
+        standardise_field(column.slice(start, 4_000), spec) for start in range(0, 20_000, 4_000)
+    ]
+    assert not any(_repetitive(column.slice(start, 4_000)) for start in range(0, 20_000, 4_000))
+    assert whole.values.type == pieces[0].values.type
+    assert whole.values.to_pylist() == pa.concat_arrays([p.values for p in pieces]).to_pylist()
+    if whole.original is not None:
+        assert whole.original.equals(column)
+    assert whole.missing.tolist() == np.concatenate([p.missing for p in pieces]).tolist()
+    codes = {code for piece in pieces for code in piece.problems}
+    assert set(whole.problems) == codes
+    for code in codes:
+        expected = np.concatenate(
+            [p.problems.get(code, np.zeros(len(p.missing), dtype=bool)) for p in pieces]
+        )
+        assert whole.problems[code].tolist() == expected.tolist(), code
+
+
+def test_a_long_column_of_distinct_values_is_not_dictionary_encoded() -> None:
+    column = pa.array([f"id-{i}" for i in range(20_000)], pa.string())
+    assert not _repetitive(column)
+    assert not _repetitive(pa.array(["GB"] * 100, pa.string()))  # short: not worth it

@@ -86,6 +86,7 @@ def read_source(
     format: SourceFormat | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    data: bytes | None = None,
 ) -> SourceRead:
     """Read one file into a table of strings plus the records that could not be read.
 
@@ -97,6 +98,8 @@ def read_source(
             detected among ``, ; tab |`` when omitted.
         encoding: the text encoding; detected when omitted (byte order mark, UTF-8, else
             cp1252).
+        data: the file's content when the caller has already read it (to hash it): it is
+            read from these bytes, not again from ``path``, which then only names it.
 
     Returns:
         A :class:`SourceRead` whose ``rows_in`` counts every record of the file.
@@ -110,8 +113,9 @@ def read_source(
     fmt = _format_of(path, format)
     origin = str(path)
     if fmt == "parquet":
-        return _read_parquet(path, origin)
-    data = _read_bytes(path, origin)
+        return _read_parquet(path if data is None else pa.py_buffer(data), origin)
+    if data is None:
+        data = _read_bytes(path, origin)
     if fmt == "jsonl":
         return _read_jsonl(data, origin, encoding, as_array=path.suffix.lower() == ".json")
     return _read_csv(data, origin, _delimiter_argument(delimiter), encoding)
@@ -900,15 +904,16 @@ def _whole_json_array(body: bytes) -> list[object] | None:
 # --- Parquet -------------------------------------------------------------------------------
 
 
-def _read_parquet(path: Path, origin: str) -> SourceRead:
+def _read_parquet(source: Path | pa.Buffer, origin: str) -> SourceRead:
     import pyarrow.parquet as pq
 
-    if path.is_dir():
-        raise SourceFormatError(f"{origin}: is a folder; read the files in it one by one")
-    if not path.exists():
-        raise NotFound(f"{origin}: no such file; check the path")
+    if isinstance(source, Path):
+        if source.is_dir():
+            raise SourceFormatError(f"{origin}: is a folder; read the files in it one by one")
+        if not source.exists():
+            raise NotFound(f"{origin}: no such file; check the path")
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(source if isinstance(source, Path) else pa.BufferReader(source))
     except (pa.ArrowException, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SourceFormatError(

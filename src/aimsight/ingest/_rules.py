@@ -10,9 +10,11 @@ Either way rows in = rows accepted + rows refused, and nothing is lost.
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +34,8 @@ RULE_SET_VERSION = "2026.11.1"
 """Version of the rules' behaviour; bumped whenever a rule changes (lineage records it)."""
 
 KnownKeys = Callable[[str, pa.Array], pa.Array]
+
+_PARALLEL_ROWS = 100_000  # below this, fields are standardised one after the other
 
 
 @dataclass(frozen=True)
@@ -205,17 +209,25 @@ def _lines(read: pa.Table) -> pa.Array:
 def _standardise_all(
     columns: dict[str, pa.ChunkedArray], contract: Contract, n: int
 ) -> dict[str, Standardised]:
-    results: dict[str, Standardised] = {}
-    ordered = sorted(contract.fields, key=lambda spec: spec.type == "phone")
-    for spec in ordered:
+    def one(spec: FieldSpec, regions: pa.Array | None = None) -> Standardised:
         values = columns.get(spec.name)
         if values is None:
             values = pa.nulls(n, pa.string())
-        regions = None
-        if spec.region_field is not None:
-            regions = results[spec.region_field].values
-        results[spec.name] = standardise_field(values, spec, regions=regions)
-    return results
+        return standardise_field(values, spec, regions=regions)
+
+    # Fields stand alone but for a phone read in its row's country: that one comes after.
+    first = [spec for spec in contract.fields if spec.region_field is None]
+    then = [spec for spec in contract.fields if spec.region_field is not None]
+    threads = min(len(first), os.cpu_count() or 1)  # more would only hold more memory
+    if n >= _PARALLEL_ROWS and threads > 1:  # Arrow's kernels let go of the GIL
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            done = list(pool.map(one, first))
+    else:
+        done = [one(spec) for spec in first]
+    results = {spec.name: result for spec, result in zip(first, done, strict=True)}
+    for spec in then:
+        results[spec.name] = one(spec, results[str(spec.region_field)].values)
+    return {spec.name: results[spec.name] for spec in contract.fields}
 
 
 # --- row rules ---------------------------------------------------------------------------
@@ -372,12 +384,8 @@ def _uniqueness(run: _Run, results: dict[str, Standardised]) -> None:
     positions = np.flatnonzero(candidate)
     duplicate = np.zeros(run.n, dtype=bool)
     if positions.size:
-        subset = keys.take(pa.array(positions))
-        codes = np.asarray(pc.dictionary_encode(subset).indices.to_numpy(zero_copy_only=False))
-        _, first = np.unique(codes, return_index=True)
-        repeat = np.ones(positions.size, dtype=bool)
-        repeat[first] = False
-        duplicate[positions[repeat]] = True
+        subset = keys if positions.size == run.n else keys.take(pa.array(positions))
+        duplicate[positions[_repeats(subset)]] = True
     if duplicate.any():
         run.findings.append(
             _Finding(
@@ -397,6 +405,21 @@ def _uniqueness(run: _Run, results: dict[str, Standardised]) -> None:
     )
 
 
+def _repeats(keys: pa.Array) -> Mask:
+    """Which of ``keys`` (no nulls) equal an earlier one."""
+    if len(keys) < 2:
+        return np.zeros(len(keys), dtype=bool)
+    if pc.all(pc.greater(keys[1:], keys[:-1])).as_py():  # strictly rising: all distinct
+        return np.zeros(len(keys), dtype=bool)
+    # Codes are numbered in order of first appearance, so a row holds its key's first
+    # occurrence exactly when its code is above every code before it.
+    codes = np.asarray(pc.dictionary_encode(keys).indices.to_numpy(zero_copy_only=False))
+    repeat = np.ones(codes.size, dtype=bool)
+    repeat[0] = False
+    repeat[1:] = codes[1:] <= np.maximum.accumulate(codes)[:-1]
+    return repeat
+
+
 def _references(run: _Run, results: dict[str, Standardised]) -> None:
     contract = run.contract
     for spec in contract.fields:
@@ -409,21 +432,22 @@ def _references(run: _Run, results: dict[str, Standardised]) -> None:
             continue
         source, entity, key_field = spec.references.split(".")
         values = pc.cast(results[spec.name].values, pa.string())
-        candidate = ~run.refused() & np.asarray(
+        refused = run.refused()
+        candidate = ~refused & np.asarray(
             pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool
         )
-        distinct = pc.unique(values.filter(pa.array(candidate))).drop_null()
+        checked = values if candidate.all() else values.filter(pa.array(candidate))
+        distinct = pc.unique(checked).drop_null()
         known = _known(run.context.known_keys, spec.references, distinct)
         if f"{source}.{entity}" == contract.name and key_field in results:
-            own = pc.cast(results[key_field].values, pa.string()).filter(pa.array(~run.refused()))
+            own = pc.cast(results[key_field].values, pa.string())
+            if refused.any():
+                own = own.filter(pa.array(~refused))
             known = pc.or_(known, pc.is_in(distinct, value_set=own.drop_null()))
         unknown_values = distinct.filter(pc.invert(known))
-        mask = candidate & np.asarray(
-            pc.fill_null(pc.is_in(values, value_set=unknown_values), False).to_numpy(
-                zero_copy_only=False
-            ),
-            dtype=bool,
-        )
+        mask = np.zeros(run.n, dtype=bool)
+        if len(unknown_values):
+            mask = candidate & _np(pc.is_in(values, value_set=unknown_values))
         if mask.any():
             run.findings.append(
                 _Finding(

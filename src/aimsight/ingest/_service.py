@@ -26,9 +26,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -47,7 +47,7 @@ from aimsight.ingest._readers import SUFFIX_FORMATS, read_records, read_source
 from aimsight.ingest._report import QualityReport
 from aimsight.ingest._rules import RULE_SET_VERSION, Validated, ValidationContext, validate
 from aimsight.ingest._tables import BatchRow, LakeFileRow, MessageKeyRow, QuarantineRow
-from aimsight.ingest._types import RejectedRow, SourceRead
+from aimsight.ingest._types import LINE_COLUMN, RejectedRow, SourceRead
 from aimsight.store import Lake, LakeFile, Ledger, Store
 
 __all__ = [
@@ -72,9 +72,10 @@ _RECENT_BATCHES = 20
 _KEY_CHUNK = 500
 _MAX_KEY = 300
 _COMMIT_ATTEMPTS = 3
-_HASH_CHUNK = 1 << 20
-_GATHER_THREADS = 4
 _RECORDING = threading.Lock()
+
+_Part = tuple[str, Callable[[], pa.Table]]
+"""A lake partition: its label and a function making its rows."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called as a long ingest moves on (``done`` of ``total``
@@ -330,14 +331,16 @@ class IngestService:
         step: _Steps,
     ) -> BatchResult:
         step("hashing", 0)
-        content = _file_sha256(path)
+        data = path.read_bytes()  # read once: the content hashed is the content ingested
+        content = hashlib.sha256(data).hexdigest()
         batch_id = _batch_id("file", contract.source, contract.entity, content)
         existing = self._existing(batch_id)
         if existing is not None:
             return existing
         received_at = now_utc()
         step("reading", 0)
-        read = read_source(path, format=format, delimiter=delimiter, encoding=encoding)
+        read = read_source(path, format=format, delimiter=delimiter, encoding=encoding, data=data)
+        del data
         step("validating", 0)
         validated = validate(read.table, contract, self._context(contract, received_at, read))
         batch = _Batch(
@@ -604,10 +607,6 @@ class IngestService:
         if accepted.num_rows == 0:
             return []
         contract = batch.contract
-        accepted = accepted.append_column(
-            pa.field(BATCH_COLUMN, pa.string(), nullable=False),
-            _constant(batch.batch_id, accepted.num_rows),
-        )
         metadata = {
             "aimsight.batch_id": batch.batch_id,
             "aimsight.dataset": contract.name,
@@ -622,14 +621,17 @@ class IngestService:
                 (
                     f"{LAKE_PREFIX}/{contract.entity}/source={contract.source}/{key}={date}/"
                     f"{batch.batch_id}.parquet",
-                    part,
+                    partial(_lake_part, rows, batch.batch_id),
                 )
-                for date, part in parts
+                for date, rows in parts
             ],
             metadata=metadata,
+            distinct=_distinct_columns(contract),
+            without_statistics=[
+                spec.original_name for spec in contract.fields if spec.keeps_original
+            ],
         )
-        written = [(date, file) for (date, _), file in zip(parts, files, strict=True)]
-        return written
+        return [(date, file) for (date, _), file in zip(parts, files, strict=True)]
 
     def _record(self, batch_id: str) -> None:
         """Record the committed batch on the ledger (once) and note the entry's number."""
@@ -814,14 +816,6 @@ def _data_files(path: Path, format: str | None) -> list[Path]:  # noqa: A002
     return files
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _records_sha256(records: Sequence[object], keys: Sequence[str] | None) -> str:
     digest = hashlib.sha256()
     for index, record in enumerate(records):
@@ -878,6 +872,21 @@ def _reason_values(reject: RejectedRow) -> dict[str, str]:
     }
 
 
+def _distinct_columns(contract: Contract) -> list[str]:
+    """Lake columns whose values are (nearly) all different: a dictionary would not pay.
+
+    The line number, a one-field primary key, and timestamps as typed and as received.
+    """
+    columns = [LINE_COLUMN]
+    if len(contract.primary_key) == 1:
+        columns.append(contract.primary_key[0])
+    for spec in contract.fields:
+        if spec.type == "timestamp":
+            columns.append(spec.name)
+            columns.append(spec.original_name)
+    return list(dict.fromkeys(columns))
+
+
 def _constant(value: str, length: int) -> pa.Array:
     """A string column holding ``value`` ``length`` times, cheaply."""
     indices = pa.array(np.zeros(length, dtype=np.int32))
@@ -886,55 +895,69 @@ def _constant(value: str, length: int) -> pa.Array:
 
 def _partitions(
     table: pa.Table, event_time: str | None, received_at: datetime, *, by: str = "day"
-) -> list[tuple[str, pa.Table]]:
+) -> list[_Part]:
     """Split ``table`` by the UTC date of ``event_time`` (receipt date where it is missing).
 
-    ``by="month"`` groups by UTC month instead; labels are ``YYYY-MM-DD`` or ``YYYY-MM``.
-
-    Rows keep their order within a date. Already date-ordered input is sliced without a copy;
-    otherwise each date's rows are gathered in parallel.
+    ``by="month"`` groups by UTC month instead; labels are ``YYYY-MM-DD`` or ``YYYY-MM``, and
+    the parts come in label order, each as a function making its table (the lake writer calls
+    them in its threads, so gathering a part overlaps writing another). Rows keep their order
+    within a part. Already ordered input is sliced without a copy; otherwise a part's rows are
+    gathered.
     """
-    fallback = received_at.astimezone(UTC).date()
     width = 7 if by == "month" else 10
-
-    def _day(days_since_epoch: int) -> str:
-        return _label(days_since_epoch)[:width]
-
+    fallback = received_at.astimezone(UTC).date()
+    whole: list[_Part] = [(fallback.isoformat()[:width], partial(_same, table))]
     if event_time is None or event_time not in table.column_names:
-        return [(fallback.isoformat()[:width], table)]
+        return whole
     column = table.column(event_time)
     if pa.types.is_timestamp(column.type):
         dates = pc.cast(column, pa.date32())
     elif pa.types.is_date32(column.type):
         dates = column
     else:
-        return [(fallback.isoformat()[:width], table)]
-    dates = pc.fill_null(dates, pa.scalar(fallback, pa.date32()))
-    days = dates.combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
-    if by == "month":  # every day becomes the first day of its month
-        days = days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]")
-        days = days.astype(np.int64)
-    if days.size and days.min() == days.max():
-        return [(_day(int(days[0])), table)]
-    if bool(np.all(days[1:] >= days[:-1])):
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(days)) + 1))
-        ends = np.concatenate((starts[1:], [days.size]))
-        return [
-            (_day(int(days[a])), table.slice(int(a), int(b - a)))
-            for a, b in zip(starts, ends, strict=True)
+        return whole
+    dates = pc.fill_null(dates, pa.scalar(fallback, pa.date32())).combine_chunks()
+    if len(dates) == 0:
+        return whole
+    # Distinct dates are few: label those, then number each row's part from its date's label.
+    encoded = pc.dictionary_encode(dates)
+    day_labels = [_label(days)[:width] for days in encoded.dictionary.cast(pa.int32()).to_pylist()]
+    labels = sorted(set(day_labels))
+    if len(labels) == 1:
+        return [(labels[0], partial(_same, table))]
+    number = {label: i for i, label in enumerate(labels)}
+    part_of_day = np.array(
+        [number[label] for label in day_labels], dtype=np.min_scalar_type(len(labels))
+    )
+    parts = part_of_day[np.asarray(encoded.indices.to_numpy(zero_copy_only=False))]
+    sizes = np.bincount(parts, minlength=len(labels))
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    if bool(np.all(parts[1:] >= parts[:-1])):
+        sliced: list[_Part] = [
+            (label, partial(table.slice, int(a), int(b - a)))
+            for label, a, b in zip(labels, starts, ends, strict=True)
         ]
-    order = np.argsort(days, kind="stable")
-    sorted_days = days[order]
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(sorted_days)) + 1))
-    ends = np.concatenate((starts[1:], [sorted_days.size]))
-    with ThreadPoolExecutor(max_workers=_GATHER_THREADS) as pool:
-        parts = list(
-            pool.map(
-                lambda bounds: table.take(pa.array(order[bounds[0] : bounds[1]])),
-                zip(starts, ends, strict=True),
-            )
-        )
-    return [(_day(int(sorted_days[a])), part) for a, part in zip(starts, parts, strict=True)]
+        return sliced
+    order = np.argsort(parts, kind="stable")  # a radix sort for small integers
+    gathered: list[_Part] = [
+        (label, partial(table.take, pa.array(order[a:b])))
+        for label, a, b in zip(labels, starts, ends, strict=True)
+    ]
+    return gathered
+
+
+def _same(table: pa.Table) -> pa.Table:
+    return table
+
+
+def _lake_part(rows: Callable[[], pa.Table], batch_id: str) -> pa.Table:
+    """A part's rows with the batch column (added after the split: a constant is not worth
+    gathering)."""
+    part = rows()
+    return part.append_column(
+        pa.field(BATCH_COLUMN, pa.string(), nullable=False), _constant(batch_id, part.num_rows)
+    )
 
 
 def _label(days_since_epoch: int) -> str:

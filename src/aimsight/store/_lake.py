@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -35,6 +35,7 @@ _TEMP_PREFIX = ".tmp-"
 _TEMP_SUFFIX = ".part"
 _CHUNK = 1 << 20
 _MAX_SYNC_THREADS = 8
+_WRITE_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -85,47 +86,86 @@ class Lake:
     # -- writing ----------------------------------------------------------------------------
 
     def write_table(
-        self, relative: str, table: pa.Table, *, metadata: Mapping[str, str] | None = None
+        self,
+        relative: str,
+        table: pa.Table,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        distinct: Collection[str] = (),
+        without_statistics: Collection[str] = (),
     ) -> LakeFile:
         """Write ``table`` as Parquet at ``relative``, atomically and durably.
 
         ``metadata`` is added to the file's key-value metadata (lineage that travels with the
         file). An existing file of that name is replaced in one step.
 
+        Args:
+            relative: the file's path inside the lake.
+            table: the rows.
+            metadata: key-value metadata for the file.
+            distinct: columns whose values are (nearly) all different, written without a
+                dictionary (which would be built, found too big and dropped: time lost).
+            without_statistics: columns nobody filters on (values kept as received), written
+                without min/max statistics, which cost time for strings.
+
         Raises:
             StoreError: the file cannot be written (disk full, permissions); the message names
                 the path.
         """
-        return self.write_tables([(relative, table)], metadata=metadata)[0]
+        return self.write_tables(
+            [(relative, table)],
+            metadata=metadata,
+            distinct=distinct,
+            without_statistics=without_statistics,
+        )[0]
 
     def write_tables(
         self,
-        items: Sequence[tuple[str, pa.Table]],
+        items: Sequence[tuple[str, pa.Table | Callable[[], pa.Table]]],
         *,
         metadata: Mapping[str, str] | None = None,
+        distinct: Collection[str] = (),
+        without_statistics: Collection[str] = (),
     ) -> list[LakeFile]:
-        """Write several files as :meth:`write_table` does, syncing them in parallel.
+        """Write several files as :meth:`write_table` does, in parallel.
 
         Each file is atomic on its own; the set is not (a caller commits the set, and files
-        of a set that was not committed are orphans no view reads).
+        of a set that was not committed are orphans no view reads). A file's table may be
+        given as a function making it: it is then called in the thread writing that file, so
+        tables are prepared while others are written, and only those in flight are held.
 
         Raises:
             StoreError: a file cannot be written; files already renamed stay as orphans.
         """
+        options = _Options(metadata, frozenset(distinct), frozenset(without_statistics))
         targets = [(self.resolve(relative), relative, table) for relative, table in items]
         try:
             new_dirs: list[Path] = []
             for folder in dict.fromkeys(target.parent for target, _, _ in targets):
                 new_dirs.extend(_make_dirs(folder))
-            workers = min(_MAX_SYNC_THREADS, len(targets)) or 1
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                written = list(
-                    pool.map(lambda item: _write_one(item[0], item[1], item[2], metadata), targets)
+            # Encoding is CPU work: one thread per processor (more would only hold more tables
+            # in memory at once). Waiting for fsync is not: more threads for that.
+            syncers = min(_MAX_SYNC_THREADS, len(targets)) or 1
+            encoders = min(_cpus(), len(targets)) or 1
+            with (
+                ThreadPoolExecutor(max_workers=syncers) as sync_pool,
+                ThreadPoolExecutor(max_workers=encoders) as encode_pool,
+            ):
+                # Leaving the block closes the encode pool first: every encoded file is then
+                # synced and renamed, or removed, even when another one failed.
+                syncs = list(
+                    encode_pool.map(
+                        lambda item: sync_pool.submit(
+                            _finish, _encode_temp(item[0], item[1], item[2], options)
+                        ),
+                        targets,
+                    )
                 )
+                written = [sync.result() for sync in syncs]
                 # Renamed entries and new folders are durable once their folders are synced.
                 folders = {target.parent for target, _, _ in targets}
                 folders.update(folder.parent for folder in new_dirs)
-                list(pool.map(_fsync_dir, sorted(folders)))
+                list(sync_pool.map(_fsync_dir, sorted(folders)))
         except OSError as exc:
             raise StoreError(
                 f"cannot write the lake file {exc.filename or self.root}: "
@@ -227,37 +267,138 @@ class Lake:
         return removed
 
 
-def _write_one(
-    target: Path, relative: str, table: pa.Table, metadata: Mapping[str, str] | None
-) -> LakeFile:
-    """Serialise ``table`` and put it at ``target`` atomically; the folder sync is the caller's."""
-    if metadata:
-        merged = dict(table.schema.metadata or {})
-        merged.update({key.encode(): value.encode() for key, value in metadata.items()})
-        table = table.replace_schema_metadata(merged)
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="snappy")
-    data = sink.getvalue()
+@dataclass(frozen=True)
+class _Options:
+    """How :meth:`Lake.write_tables` writes each file."""
+
+    metadata: Mapping[str, str] | None
+    distinct: frozenset[str]
+    without_statistics: frozenset[str]
+
+
+class _HashingFile:
+    """A file descriptor that counts and hashes what is written to it (for Arrow to write to).
+
+    Parquet goes straight to the file, with no copy of the whole file in memory.
+    """
+
+    closed = False
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor = descriptor
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        if self._descriptor < 0:  # detached: a stream dropped after a failure flushes here
+            return len(data)
+        view = memoryview(data)
+        self.digest.update(view)
+        self.size += len(view)
+        while view:
+            view = view[os.write(self._descriptor, view) :]
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:  # the descriptor is closed by its owner
+        self.closed = True
+
+    def detach(self) -> None:
+        """Write nothing more to the descriptor (its owner is about to close it)."""
+        self._descriptor = -1
+
+
+@dataclass
+class _Encoded:
+    """A file encoded to its temporary name, not yet synced nor renamed."""
+
+    target: Path
+    temp: Path
+    descriptor: int
+    file: _HashingFile
+    relative: str
+    rows: int
+
+
+def _encode_temp(
+    target: Path, relative: str, table: pa.Table | Callable[[], pa.Table], options: _Options
+) -> _Encoded:
+    """Make ``table`` if given as a function, and write it as Parquet to a temporary file."""
     temp = target.parent / f"{_TEMP_PREFIX}{target.name}.{new_secret(6)}{_TEMP_SUFFIX}"
     descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    file = _HashingFile(descriptor)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(temp, target)
+        if not isinstance(table, pa.Table):
+            table = table()
+        _encode(table, file, options)
     except BaseException:
+        file.detach()
+        os.close(descriptor)
         temp.unlink(missing_ok=True)
         raise
+    return _Encoded(target, temp, descriptor, file, relative, int(table.num_rows))
+
+
+def _finish(encoded: _Encoded) -> LakeFile:
+    """``fsync`` the temporary file and rename it into place (the folder sync is the caller's)."""
+    try:
+        try:
+            os.fsync(encoded.descriptor)
+        finally:
+            encoded.file.detach()
+            os.close(encoded.descriptor)
+        os.replace(encoded.temp, encoded.target)
+    except BaseException:
+        encoded.temp.unlink(missing_ok=True)
+        raise
     return LakeFile(
-        path=relative,
-        rows=int(table.num_rows),
-        bytes=int(data.size),
-        sha256=hashlib.sha256(memoryview(data)).hexdigest(),
+        path=encoded.relative,
+        rows=encoded.rows,
+        bytes=encoded.file.size,
+        sha256=encoded.file.digest.hexdigest(),
     )
+
+
+def _encode(table: pa.Table, file: _HashingFile, options: _Options) -> None:
+    """Write ``table`` as Parquet to ``file``.
+
+    Snappy-compressed; no dictionary for ``options.distinct`` columns and no statistics for
+    ``options.without_statistics`` ones.
+    """
+    if options.metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({key.encode(): value.encode() for key, value in options.metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    names = table.column_names
+    sink = pa.BufferedOutputStream(pa.PythonFile(file, mode="w"), _WRITE_BUFFER)
+    pq.write_table(
+        table,
+        sink,
+        compression="snappy",
+        use_dictionary=[name for name in names if name not in options.distinct]
+        if options.distinct
+        else True,
+        write_statistics=[name for name in names if name not in options.without_statistics]
+        if options.without_statistics
+        else True,
+    )
+    sink.close()
+
+
+def _cpus() -> int:
+    """Processors this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def _make_dirs(folder: Path) -> list[Path]:
