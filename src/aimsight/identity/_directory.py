@@ -85,7 +85,7 @@ class Directory(IdentityState):
             )
             stored = json.loads(row.profile or "{}") if row else {}
         attributes = stored.get("attributes", {})
-        path = self._latest_file("profiles_path")
+        path = self._run_file("profiles")
         if path is not None:
             with duckdb.connect() as connection:
                 table = connection.sql(
@@ -249,7 +249,7 @@ class Directory(IdentityState):
             )
         clusters = cluster_scores([current[k] for k in common], [person[k] for k in common])
         links: Scores | None = None
-        path = self._latest_file("edges_path")
+        path = self._run_file("edges")
         if path is not None:
             with duckdb.connect() as connection:
                 table = connection.sql(

@@ -414,7 +414,7 @@ class IdentityService(Stewardship, Directory):
         )
         connection.unregister("_scored")
         links = connection.sql(
-            "SELECT a.i AS left, b.i AS right, k.match_weight FROM _links k "
+            'SELECT k.*, a.i AS "left", b.i AS "right" FROM _links k '
             "JOIN _index a ON a.unique_id = k.unique_id_l "
             "JOIN _index b ON b.unique_id = k.unique_id_r ORDER BY a.i, b.i"
         ).to_arrow_table()
@@ -424,12 +424,11 @@ class IdentityService(Stewardship, Directory):
         for attribute in config.clustering.conflicts:
             key = quote("m_" + attribute)
             codes = connection.sql(
-                f"SELECT CAST(COALESCE(dense_rank() OVER (ORDER BY {key}) - 1, -1) AS BIGINT) "
-                f"AS code, {key} IS NULL AS missing FROM {RECORDS} ORDER BY unique_id"
+                f"SELECT CAST(CASE WHEN {key} IS NULL THEN -1 ELSE dense_rank() OVER "
+                f"(PARTITION BY {key} IS NULL ORDER BY {key}) - 1 END AS BIGINT) AS code "
+                f"FROM {RECORDS} ORDER BY unique_id"
             ).to_arrow_table()
-            values = codes.column("code").to_numpy().copy()
-            values[codes.column("missing").to_numpy(zero_copy_only=False)] = -1
-            conflict_keys[attribute] = values.astype(np.int64)
+            conflict_keys[attribute] = codes.column("code").to_numpy()
         clustering = cluster_records(
             n,
             links.column("left").to_numpy(),
@@ -440,10 +439,7 @@ class IdentityService(Stewardship, Directory):
             conflict_keys=conflict_keys,
             max_cluster_size=config.clustering.max_cluster_size,
         )
-        edges = connection.sql(
-            "SELECT k.* FROM _links k JOIN _index a ON a.unique_id = k.unique_id_l "
-            "JOIN _index b ON b.unique_id = k.unique_id_r ORDER BY a.i, b.i"
-        ).to_arrow_table()
+        edges = links.drop_columns(["left", "right"])
         edges = edges.append_column("accepted", pa.array(clustering.accepted))
         return clustering, self._with_comparisons(connection, edges, pairs)
 

@@ -148,6 +148,7 @@ class IdentityState:
     _store: Store
     _ledger: Ledger
     _lake: Lake
+    _config_cache: tuple[int | None, MatchingConfig] | None = None
 
     @property
     def config_path(self) -> Path:
@@ -163,8 +164,15 @@ class IdentityState:
         return True
 
     def config(self) -> MatchingConfig:
-        """The matching configuration in force."""
-        return load_matching_config(self.config_path)
+        """The matching configuration in force; parsed again only when the file changes,
+        so a lookup on the decision path does not re-read YAML."""
+        stamp = self.config_path.stat().st_mtime_ns if self.config_path.exists() else None
+        cached = self._config_cache
+        if cached is not None and stamp is not None and cached[0] == stamp:
+            return cached[1]
+        config = load_matching_config(self.config_path)
+        self._config_cache = (stamp, config)
+        return config
 
     def _run_file(self, kind: str) -> str | None:
         """The latest completed run's lake file of ``kind`` (membership, identifiers...)."""
@@ -191,16 +199,6 @@ class IdentityState:
             ).to_arrow_table()
         rows: list[dict[str, Any]] = table.to_pylist()
         return rows
-
-    def _latest_file(self, column: str) -> str | None:
-        with self._store.session() as session:
-            value = session.execute(
-                select(getattr(IdentityRunRow, column))
-                .where(IdentityRunRow.status == "completed")
-                .order_by(IdentityRunRow.started_at.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-        return str(value) if value else None
 
     def _previous_links(self) -> dict[str, str]:
         """Record key -> customer id now: the last run's membership, then later changes

@@ -40,7 +40,8 @@ class Stewardship(IdentityState):
         records_a, records_b = self.records_of(a), self.records_of(b)
         if not records_a or not records_b:
             raise Conflict("both customers need at least one record to be linked")
-        survivor, merged = sorted((a, b), key=lambda c: (-len(self.records_of(c)), c))
+        sizes = {a: len(records_a), b: len(records_b)}
+        survivor, merged = sorted((a, b), key=lambda c: (-sizes[c], c))
         now = now_text()
         with self._store.session() as session:
             session.execute(
@@ -156,7 +157,7 @@ class Stewardship(IdentityState):
         left: list[int] = []
         right: list[int] = []
         weight: list[float] = []
-        path = self._latest_file("edges_path")
+        path = self._run_file("edges")
         if path is not None:
             with duckdb.connect() as connection:
                 connection.register("_wanted", pa.table({"k": records}))
@@ -277,8 +278,8 @@ class Stewardship(IdentityState):
         records = self.records_of(customer_id)
         links: list[dict[str, Any]] = []
         details: list[dict[str, Any]] = []
-        edges_path = self._latest_file("edges_path")
-        records_path = edges_path.replace("/edges/", "/records/") if edges_path else None
+        edges_path = self._run_file("edges")
+        records_path = self._run_file("records")
         if edges_path is not None and records:
             with duckdb.connect() as connection:
                 connection.register("_wanted", pa.table({"k": records}))
