@@ -310,3 +310,35 @@ def _all_records(identity: IdentityService) -> list[str]:
     """Every record of the company's 40 people, through their customers."""
     customers = {identity.customer_id_of(f"crm.customers:C{1001 + i}") for i in range(40)}
     return sorted(k for c in customers for k in identity.records_of(c))
+
+
+def test_record_links_join_every_record_to_its_customer_after_steward_changes(
+    identity: IdentityService,
+) -> None:
+    links = identity.record_links()
+    assert set(links.column_names) == {"unique_id", "dataset", "record_id", "customer_id"}
+    by_key = dict(
+        zip(links["unique_id"].to_pylist(), links["customer_id"].to_pylist(), strict=True)
+    )
+    first, second = sorted(k for k in by_key if k.startswith("crm.customers:"))[:2]
+    if by_key[first] == by_key[second]:
+        identity.unlink(first, second, reason="test", actor="cli:test")
+    else:
+        identity.link(first, second, reason="test", actor="cli:test")
+    after = identity.record_links()
+    now = dict(zip(after["unique_id"].to_pylist(), after["customer_id"].to_pylist(), strict=True))
+    assert now[first] == identity.customer_id_of(first)
+    assert now[second] == identity.customer_id_of(second)
+    assert (now[first] == now[second]) != (by_key[first] == by_key[second])
+
+
+def test_identifier_links_name_one_customer_per_email_and_leave_shared_ones_out(
+    identity: IdentityService,
+) -> None:
+    links = identity.identifier_links("email")
+    values = links["value"].to_pylist()
+    assert len(values) == len(set(values))
+    assert SHARED_EMAIL not in values
+    some = values[0]
+    customer = links["customer_id"].to_pylist()[0]
+    assert identity.lookup("email", some)["customer_id"] == customer

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import select
 
 from aimsight.core.errors import InvalidInput, NotFound
@@ -38,6 +39,74 @@ __all__ = ["Directory"]
 
 class Directory(IdentityState):
     """Answers about customers for decisions, stewards and evaluators."""
+
+    def record_links(self) -> pa.Table:
+        """Every source record and the customer it belongs to now, for joins over the lake.
+
+        Columns ``unique_id`` (``dataset:record_id``), ``dataset``, ``record_id`` and
+        ``customer_id``: the latest run's membership with steward and real-time changes on
+        top, merged-away ids followed to their survivor. Features and exports join source
+        rows to customers through this table instead of reading identity's own files.
+
+        Raises:
+            NotFound: no identity run has completed yet.
+        """
+        if self._run_file("membership") is None:
+            raise NotFound("no identity run has completed yet; run `aimsight identity run` first")
+        links = self._previous_links()
+        with self._store.session() as session:
+            aliases = {
+                a: s for a, s in session.execute(select(AliasRow.alias, AliasRow.customer_id))
+            }
+        keys = sorted(links)
+        customers = []
+        for key in keys:
+            customer = links[key]
+            seen = 0
+            while customer in aliases and seen < 100:  # follow merges to the survivor
+                customer = aliases[customer]
+                seen += 1
+            customers.append(customer)
+        datasets, record_ids = [], []
+        for key in keys:
+            dataset, _, record_id = key.partition(":")
+            datasets.append(dataset)
+            record_ids.append(record_id)
+        return pa.table(
+            {
+                "unique_id": pa.array(keys, pa.string()),
+                "dataset": pa.array(datasets, pa.string()),
+                "record_id": pa.array(record_ids, pa.string()),
+                "customer_id": pa.array(customers, pa.string()),
+            }
+        )
+
+    def identifier_links(self, kind: str) -> pa.Table:
+        """Each identifier value of ``kind`` (``email``, ``phone``...) and its one customer.
+
+        Columns ``value`` (as the lake holds it after standardisation) and ``customer_id``.
+        Shared values (an ``info@`` address) are left out: they name no one person.
+
+        Raises:
+            NotFound: no identity run has completed yet.
+        """
+        if self._run_file("identifiers") is None:
+            raise NotFound("no identity run has completed yet; run `aimsight identity run` first")
+        rows = self._query_run_file(
+            "identifiers", "kind = ? AND NOT shared", [kind], "value, customer_id"
+        )
+        with self._store.session() as session:
+            aliases = {
+                a: c for a, c in session.execute(select(AliasRow.alias, AliasRow.customer_id))
+            }
+        return pa.table(
+            {
+                "value": pa.array([r["value"] for r in rows], pa.string()),
+                "customer_id": pa.array(
+                    [aliases.get(r["customer_id"], r["customer_id"]) for r in rows], pa.string()
+                ),
+            }
+        )
 
     def lookup(self, kind: str, value: str) -> dict[str, Any]:
         """The customer an identifier names, with their golden record.
