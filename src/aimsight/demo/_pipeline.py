@@ -17,9 +17,12 @@ from rich.console import Console
 from rich.panel import Panel
 
 from aimsight.core import Workspace, WorkspaceError, configure_logging
+from aimsight.core.errors import InvalidInput, NotFound
 from aimsight.demo._generate import generate_company
+from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
 from aimsight.ingest import ContractRegistry, IngestService
+from aimsight.registry import ModelRegistry, ModelTrainer, Principal
 from aimsight.security import ApiKeyService, Role
 from aimsight.store import Ledger, Store
 
@@ -203,10 +206,81 @@ def _resolve_identities_step(context: _StepContext) -> dict[str, Any]:
     }
 
 
+def _publish_features_step(context: _StepContext) -> dict[str, Any]:
+    """Every customer's point-in-time features, published for real-time lookups."""
+    service = FeatureService(context.workspace, context.store, context.ledger)
+    service.install_default_definitions()
+    snapshot = service.publish_online(actor=DEMO_ACTOR)
+    return {"customers": snapshot.customers, "features": len(snapshot.features)}
+
+
+def _train_models_step(context: _StepContext) -> dict[str, Any]:
+    """Every declared model trained, registered as a draft and validated against its gates."""
+    trainer = ModelTrainer(context.workspace, context.store, context.ledger)
+    trainer.install_default_config()
+    report: dict[str, Any] = {}
+    for spec in trainer.config().models:
+        try:
+            result = trainer.train(spec.name, actor=DEMO_ACTOR)
+        except InvalidInput as exc:  # a company too small to learn from: say so, go on
+            report[spec.name] = f"not trained: {exc.message}"
+            continue
+        headline = next(
+            (
+                f"{metric} {result.metrics[metric]:.3f}"
+                for metric in DEMO_HEADLINES
+                if metric in result.metrics
+            ),
+            "",
+        )
+        state = "validated" if result.validation.passed else "draft (failed checks)"
+        report[spec.name] = f"v{result.version.version} {state} {headline}".strip()
+    return report
+
+
+# The one number shown per model in the demo's summary line.
+DEMO_HEADLINES = ("roc_auc", "stability_ari", "spend_mae_ratio_to_baseline", "concordance")
+# What the demo's governance user signs off and puts into production, with the reason.
+DEMO_RELEASES = {
+    "churn": "holdout ROC-AUC, calibration and fairness gaps are within the declared gates",
+    "segments": "segments are stable under resampling and every persona is large enough",
+}
+
+
+def _release_models_step(context: _StepContext) -> dict[str, Any]:
+    """A governance user (not the trainer) approves; then shadow, then production."""
+    keys = ApiKeyService(context.store, audit=context.ledger)
+    governance, _ = keys.create("demo-governance", Role.GOVERNANCE, created_by=DEMO_ACTOR)
+    approver = Principal(governance.name, governance.role, governance.key_id)
+    registry = ModelRegistry(context.workspace, context.store, context.ledger)
+    report: dict[str, Any] = {}
+    for name, rationale in DEMO_RELEASES.items():
+        try:
+            version = registry.version(name, "latest")
+        except NotFound:
+            report[name] = "not released: it was not trained"
+            continue
+        if version.stage != "validated":
+            report[name] = f"v{version.version} left in {version.stage}: it failed validation"
+            continue
+        registry.approve(name, version.version, approver=approver, rationale=rationale)
+        registry.promote(name, version.version, to="shadow", actor=DEMO_ACTOR)
+        registry.promote(name, version.version, to="production", actor=DEMO_ACTOR)
+        report[name] = f"v{version.version} champion (approved by {approver.name})"
+    if any(model.name == "segments" for model in registry.list_models()):
+        stability = registry.version("segments", "latest").metrics.get("stability_ari")
+        if stability is not None:
+            report["segment stability (bootstrap ARI)"] = f"{stability:.3f}"
+    return report
+
+
 STEPS: list[tuple[str, Callable[[_StepContext], dict[str, Any]]]] = [
     ("generate synthetic company", _generate_company_step),
     ("ingest sources", _ingest_company_step),
     ("resolve identities", _resolve_identities_step),
+    ("publish features", _publish_features_step),
+    ("train models", _train_models_step),
+    ("approve and promote models", _release_models_step),
 ]
 
 

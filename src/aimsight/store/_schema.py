@@ -20,6 +20,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "aimsight.ingest._tables",
     "aimsight.ingest._collector_tables",
     "aimsight.identity._tables",
+    "aimsight.registry._tables",
 )
 
 
