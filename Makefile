@@ -39,6 +39,8 @@ bench: install-dev
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/identity.py
+	$(BIN)/python bench/churn.py
+	$(BIN)/python bench/clv.py
 
 clean:
 	rm -rf $(VENV) .aimsight-demo .pytest_cache .mypy_cache .ruff_cache

@@ -46,10 +46,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from aimsight.insight._calibration import expected_calibration_error
-from aimsight.insight._classify import (
+from aimsight.insight import (
     ClassifierConfig,
     cross_validate_classifier,
+    expected_calibration_error,
     train_classifier,
 )
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from aimsight.insight._clv import ClvConfig, summarise_transactions, train_clv
+from aimsight.insight import ClvConfig, summarise_transactions, train_clv
 
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[2] / "shared/data/online-retail/invoices_cleaned_all.csv"

@@ -197,3 +197,26 @@ def test_bad_input_names_the_field(y: list[float], p: list[float], field: str) -
     with pytest.raises(InvalidInput) as raised:
         fairness_report(y, p, pd.DataFrame({"g": ["a", "b"]}))
     assert raised.value.field == field
+
+
+def test_error_rates_from_a_handful_of_churners_do_not_fail_the_equalized_odds_gate() -> None:
+    # 400 customers per region; "west" has only 5 actual churners, all missed by chance.
+    rng = np.random.default_rng(4)
+    regions = np.repeat(["north", "south", "west"], 400)
+    y = np.zeros(1200, dtype=int)
+    y[:100] = 1  # north: 100 churners
+    y[400:500] = 1  # south: 100 churners
+    y[800:805] = 1  # west: 5 churners
+    p = np.where(y == 1, rng.uniform(size=1200) < 0.7, rng.uniform(size=1200) < 0.1).astype(int)
+    p[800:805] = 0
+    sensitive = pd.DataFrame({"region": regions})
+    limits = FairnessLimits(max_equalized_odds_difference=0.2, min_outcomes=20)
+    report = fairness_report(y, p, sensitive, limits=limits, n_boot=50)
+    west = next(g for g in report["attributes"]["region"]["groups"] if g["group"] == "west")
+    assert west["true_positive_rate"] == 0.0  # still reported
+    assert report["attributes"]["region"]["equalized_odds_difference"]["value"] < 0.2
+    assert report["gate"]["passed"]
+    strict = fairness_report(
+        y, p, sensitive, limits=limits.model_copy(update={"min_outcomes": 1}), n_boot=50
+    )
+    assert not strict["gate"]["passed"]
