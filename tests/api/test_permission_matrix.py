@@ -20,7 +20,9 @@ from aimsight.identity import IdentityService
 from aimsight.security import ROLE_PERMISSIONS, Permission, Role
 from aimsight.store import Ledger
 from tests.api.conftest import Api, open_api
+from tests.api.test_features import FEATURE_SAMPLES
 from tests.api.test_identity import company_workspace
+from tests.api.test_models import MODEL_SAMPLES
 
 
 def _v1_routes() -> list[tuple[str, str, str]]:
@@ -87,6 +89,8 @@ SAMPLES: dict[tuple[str, str], Callable[[Api], tuple[str, object]]] = {
         None,
     ),
 }
+SAMPLES.update(MODEL_SAMPLES)
+SAMPLES.update(FEATURE_SAMPLES)
 
 
 def _target(api: Api) -> str:

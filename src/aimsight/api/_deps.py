@@ -8,16 +8,21 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from aimsight.core.workspace import Workspace
+from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
+from aimsight.registry import ModelRegistry, ModelTrainer
 from aimsight.security import ApiKeyService
 from aimsight.store import Ledger, Store
 
 __all__ = [
+    "FeaturesDep",
     "IdentityDep",
     "KeysDep",
     "LedgerDep",
+    "RegistryDep",
     "Services",
     "ServicesDep",
+    "TrainerDep",
     "get_services",
 ]
 
@@ -34,6 +39,8 @@ class Services:
         self._store = store
         self._owns_store = store is None
         self._ledger: Ledger | None = None
+        self._registry: ModelRegistry | None = None
+        self._features: FeatureService | None = None
         self._head: str | None = None
         self._lock = threading.RLock()
 
@@ -68,6 +75,28 @@ class Services:
         return IdentityService(self.workspace, self.store, self.ledger, backend=backend)
 
     @property
+    def registry(self) -> ModelRegistry:
+        """The model registry; one per app, so loaded models stay cached between requests."""
+        with self._lock:
+            if self._registry is None:
+                self._registry = ModelRegistry(self.workspace, self.store, self.ledger)
+            return self._registry
+
+    @property
+    def features(self) -> FeatureService:
+        """The feature service; one per app, so the online snapshot stays loaded between
+        requests."""
+        with self._lock:
+            if self._features is None:
+                self._features = FeatureService(self.workspace, self.store, self.ledger)
+            return self._features
+
+    @property
+    def trainer(self) -> ModelTrainer:
+        """Trains the workspace's declared models into the registry, recording on the ledger."""
+        return ModelTrainer(self.workspace, self.store, self.ledger)
+
+    @property
     def head_revision(self) -> str:
         """The newest schema revision this version ships (read once)."""
         with self._lock:
@@ -86,6 +115,8 @@ class Services:
                 self._store.dispose()
                 self._store = None
             self._ledger = None
+            self._registry = None
+            self._features = None
 
 
 def get_services(request: Request) -> Services:
@@ -108,6 +139,21 @@ def _identity(services: ServicesDep) -> IdentityService:
     return services.identity
 
 
+def _registry(services: ServicesDep) -> ModelRegistry:
+    return services.registry
+
+
+def _features(services: ServicesDep) -> FeatureService:
+    return services.features
+
+
+def _trainer(services: ServicesDep) -> ModelTrainer:
+    return services.trainer
+
+
 KeysDep = Annotated[ApiKeyService, Depends(_keys)]
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
 IdentityDep = Annotated[IdentityService, Depends(_identity)]
+RegistryDep = Annotated[ModelRegistry, Depends(_registry)]
+FeaturesDep = Annotated[FeatureService, Depends(_features)]
+TrainerDep = Annotated[ModelTrainer, Depends(_trainer)]

@@ -6,15 +6,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aimsight.features import FeatureDefinitions
+from aimsight.registry import ModelSpec, ModelVersion, TrainingResult, ValidationReport
 from aimsight.security import ApiKey, Permission, Role
 from aimsight.store import LedgerEntry, LedgerVerification
 
 __all__ = [
+    "MAX_SCORE_ROWS",
+    "ApprovalCreate",
+    "ApprovalPublic",
+    "ContributionPublic",
     "CustomerAttribute",
     "CustomerExplanation",
+    "CustomerFeaturesPublic",
     "CustomerProfile",
+    "DeclaredModelList",
+    "DeclaredModelPublic",
     "ErrorBody",
     "ErrorResponse",
+    "FeatureDefinitionPublic",
+    "FeatureDefinitionsPublic",
+    "FeatureSpecPublic",
     "HealthPublic",
     "IdentityEvent",
     "IdentityLink",
@@ -25,19 +37,39 @@ __all__ = [
     "IdentityRunList",
     "IdentityRunPublic",
     "IdentityRunSummary",
-    "LinkCreate",
-    "LinkResult",
     "LedgerEntryPublic",
     "LedgerPage",
     "LedgerVerificationPublic",
+    "LinkCreate",
+    "LinkResult",
+    "ModelArtifactPublic",
+    "ModelCardPublic",
+    "ModelDetail",
+    "ModelHistory",
+    "ModelList",
+    "ModelSummaryPublic",
+    "ModelVersionBrief",
+    "ModelVersionPublic",
+    "OnlinePublishCreate",
+    "OnlineSnapshotPublic",
+    "ProductionIntervalPublic",
+    "PromotionCreate",
+    "ReasonCreate",
     "ResolutionPublic",
     "ResolveRequest",
+    "ScoreRequest",
+    "ScoreResponse",
+    "ServingPublic",
     "StoreHealth",
+    "TrainingResultPublic",
+    "TransitionPublic",
     "UnlinkResult",
     "UserCreate",
     "UserCreated",
     "UserList",
     "UserPublic",
+    "ValidationCheckPublic",
+    "ValidationReportPublic",
     "VersionPublic",
     "WhoAmIPublic",
 ]
@@ -391,3 +423,402 @@ class IdentityReviewList(_Schema):
     """Held merges, oldest first."""
 
     reviews: list[IdentityReview]
+
+
+# -- models -----------------------------------------------------------------------------------
+
+MAX_SCORE_ROWS = 1000
+"""The most rows one scoring request may carry."""
+
+_VersionNumber = Annotated[int, Field(ge=1, description="The version number (1, 2, ...).")]
+
+
+class FeatureSpecPublic(_Schema):
+    """One model input: name, type and, for categories, the values seen in training."""
+
+    name: str
+    type: Literal["number", "integer", "boolean", "category"]
+    description: str
+    categories: list[str]
+
+
+class ModelArtifactPublic(_Schema):
+    """Where a version's pickled model lives (relative to the workspace) and its hash."""
+
+    path: str
+    sha256: str
+    bytes: int
+
+
+class ModelVersionBrief(_Schema):
+    """A model version without its bulky evidence, as listings show it."""
+
+    name: str
+    version: _VersionNumber
+    kind: str
+    algorithm: str
+    stage: Literal["draft", "validated", "approved", "shadow", "canary", "production", "retired"]
+    aliases: list[str] = Field(description="`champion` and/or `canary` when they point here.")
+    canary_share: float | None = Field(description="Share of traffic while it is the canary.")
+    artifact: ModelArtifactPublic
+    features: list[FeatureSpecPublic] = Field(description="The signature scoring enforces.")
+    metrics: dict[str, float | None]
+    gates: dict[str, dict[str, float]] = Field(
+        description='Performance gates, e.g. `{"roc_auc": {"min": 0.7}}`.'
+    )
+    training_rows: int
+    evaluation_rows: int
+    trainer: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, version: ModelVersion) -> ModelVersionBrief:
+        """The brief view of ``version``."""
+        return cls.model_validate(version.to_dict(evidence=False))
+
+
+class ModelVersionPublic(ModelVersionBrief):
+    """A model version with all the evidence it was registered with."""
+
+    params: dict[str, Any]
+    evaluation: dict[str, Any]
+    fairness: dict[str, Any] | None
+    importance: list[tuple[str, float]]
+    notes: list[str]
+    data_snapshot: dict[str, str] = Field(description="Lake file -> sha256 it was trained on.")
+    training_config: dict[str, Any]
+    card_inputs: dict[str, Any]
+    provenance: dict[str, str] = Field(description="Library versions it was trained under.")
+
+    @classmethod
+    def of(cls, version: ModelVersion) -> ModelVersionPublic:
+        """The full view of ``version``."""
+        return cls.model_validate(version.to_dict())
+
+
+class ServingPublic(_Schema):
+    """Which versions get traffic: the champion, the canary with its share, the shadows."""
+
+    name: str
+    champion: int | None
+    canary: int | None
+    canary_share: float | None
+    shadows: list[int]
+
+
+class ModelSummaryPublic(_Schema):
+    """One model in the inventory."""
+
+    name: str
+    kind: str
+    latest_version: int
+    champion: int | None
+    canary: int | None
+    canary_share: float | None
+    stages: dict[str, int] = Field(description="How many versions are in each stage.")
+    updated_at: str
+
+
+class ModelList(_Schema):
+    """Every registered model, by name."""
+
+    models: list[ModelSummaryPublic]
+
+
+class ModelDetail(_Schema):
+    """A model: what serves now, and every version (oldest first)."""
+
+    name: str
+    serving: ServingPublic
+    versions: list[ModelVersionBrief]
+
+
+class ValidationCheckPublic(_Schema):
+    """One automatic check and what it found."""
+
+    check: str
+    passed: bool
+    detail: str
+
+
+class ValidationReportPublic(_Schema):
+    """Every check of one validation run; the version is validated only when all pass."""
+
+    name: str
+    version: int
+    passed: bool
+    stage: str = Field(description="The version's stage after this validation.")
+    actor: str
+    validated_at: str
+    checks: list[ValidationCheckPublic]
+
+    @classmethod
+    def of(cls, report: ValidationReport) -> ValidationReportPublic:
+        """The public view of ``report``."""
+        return cls.model_validate(report.to_dict())
+
+
+class ApprovalCreate(_Schema):
+    """Why the caller approves this version (they are recorded as the approver)."""
+
+    rationale: str = Field(
+        min_length=10,
+        max_length=2000,
+        description="What was reviewed and why it is fit for use (kept on the ledger).",
+    )
+
+
+class ApprovalPublic(_Schema):
+    """A recorded approval."""
+
+    name: str
+    version: int
+    approver: str
+    approver_role: str
+    rationale: str
+    approved_at: str
+
+
+class PromotionCreate(_Schema):
+    """Where to move an approved version."""
+
+    to: Literal["shadow", "canary", "production"]
+    share: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="For a canary: the share of traffic it gets, e.g. 0.1.",
+    )
+    exception: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=2000,
+        description="Why an approved version goes to production without shadow or canary.",
+    )
+
+
+class ReasonCreate(_Schema):
+    """Why (kept with the change and on the ledger)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TransitionPublic(_Schema):
+    """One step in a version's life."""
+
+    name: str
+    version: int
+    action: str
+    from_stage: str | None
+    to_stage: str
+    actor: str
+    reason: str
+    detail: dict[str, Any]
+    at: str
+
+
+class ProductionIntervalPublic(_Schema):
+    """When a version was the champion (``ended_at`` null: it still is)."""
+
+    version: int
+    started_at: str
+    ended_at: str | None
+    via: str = Field(description="`promote` or `rollback`.")
+    actor: str
+
+
+class ModelHistory(_Schema):
+    """Every transition of a model, and which version was champion when."""
+
+    name: str
+    transitions: list[TransitionPublic]
+    production: list[ProductionIntervalPublic]
+
+
+class ModelCardPublic(_Schema):
+    """A model card with the nine sections of Mitchell et al. (2019)."""
+
+    model_details: dict[str, Any]
+    intended_use: dict[str, Any]
+    factors: dict[str, Any]
+    metrics: dict[str, Any]
+    evaluation_data: dict[str, Any]
+    training_data: dict[str, Any]
+    quantitative_analyses: dict[str, Any]
+    ethical_considerations: list[str]
+    caveats_and_recommendations: list[str]
+
+
+class ScoreRequest(_Schema):
+    """Rows to score with a model version; each row carries exactly the model's fields."""
+
+    rows: list[Annotated[dict[str, Any], Field(max_length=500)]] = Field(
+        min_length=1,
+        max_length=MAX_SCORE_ROWS,
+        description="One object of field values per customer (see the version's `features`).",
+    )
+    ref: str = Field(
+        default="champion",
+        max_length=20,
+        description="Which version: a number, `latest`, `champion` or `canary`.",
+    )
+    explain: bool = Field(default=False, description="Also return each row's top reasons.")
+    top: int = Field(default=5, ge=1, le=50, description="Reasons per row when explaining.")
+
+
+class ContributionPublic(_Schema):
+    """How much one feature pushed one prediction (signed, in the model's units)."""
+
+    feature: str
+    value: Any
+    contribution: float
+
+
+class ScoreResponse(_Schema):
+    """One score per row, in order, from the version named."""
+
+    name: str
+    version: int
+    stage: str
+    scores: list[dict[str, Any]]
+    contributions: list[list[ContributionPublic]] | None
+    unseen_categories: dict[str, list[str]] = Field(
+        description="Category values training never saw (allowed; reported for monitoring)."
+    )
+
+
+class TrainingResultPublic(_Schema):
+    """A trained model: the version registered, its validation and headline metrics."""
+
+    model: str
+    version: _VersionNumber
+    stage: str = Field(description="`validated` when every check passed, else `draft`.")
+    validated: bool
+    metrics: dict[str, float | None]
+    training_rows: int
+    evaluation_rows: int
+    validation: ValidationReportPublic
+    notes: list[str] = Field(description="What the trainer wants a reviewer to know.")
+
+    @classmethod
+    def of(cls, result: TrainingResult) -> TrainingResultPublic:
+        """The public view of ``result``."""
+        return cls.model_validate(result.to_dict())
+
+
+class DeclaredModelPublic(_Schema):
+    """A model declared in ``models/models.yaml``: what training it would do."""
+
+    name: str
+    kind: Literal["churn", "propensity", "survival", "segmentation", "clv"]
+    description: str
+    features: list[str] = Field(description="Inputs; empty means every non-sensitive feature.")
+    label: dict[str, Any] | None
+    schedule: dict[str, Any] = Field(description="Training as-of dates (`snapshots`, ...).")
+    holdout_days: int
+    settings: dict[str, Any] = Field(description="The trainer's settings.")
+    gates: dict[str, dict[str, float | None]] = Field(description="Validation bounds.")
+    card: dict[str, Any] = Field(description="The model-card text people write.")
+    latest_version: int | None = Field(description="The newest registered version, if any.")
+
+    @classmethod
+    def of(cls, spec: ModelSpec, latest_version: int | None) -> DeclaredModelPublic:
+        """The public view of ``spec``."""
+        return cls.model_validate({**spec.to_dict(), "latest_version": latest_version})
+
+
+class DeclaredModelList(_Schema):
+    """Every declared model, in file order."""
+
+    file: str | None = Field(
+        description="The declarations file, relative to the workspace; null while the "
+        "shipped default is in force."
+    )
+    models: list[DeclaredModelPublic]
+
+
+# -- features ---------------------------------------------------------------------------------
+
+
+class FeatureDefinitionPublic(_Schema):
+    """One feature: what it means, its type and its full declaration."""
+
+    name: str
+    kind: Literal["aggregate", "ratio", "attribute", "age", "tenure"]
+    type: Literal["integer", "number", "category"]
+    description: str
+    sensitive: bool = Field(description="Kept for fairness checks, not a model input.")
+    definition: dict[str, Any] = Field(
+        description="Every setting as declared (see docs/features.md)."
+    )
+
+
+class FeatureDefinitionsPublic(_Schema):
+    """The feature definitions in force."""
+
+    file: str | None = Field(
+        description="The definitions file, relative to the workspace; null while the shipped "
+        "default is in force."
+    )
+    digest: str = Field(description="SHA-256 of the definitions, stored with every build.")
+    population: list[str] = Field(description="Datasets whose records make someone a customer.")
+    sources: dict[str, dict[str, Any]] = Field(
+        description="How each dataset's rows join to customers, and its event-time column."
+    )
+    payments: dict[str, Any] | None = Field(description="What a successful payment is.")
+    features: list[FeatureDefinitionPublic]
+
+    @classmethod
+    def of(cls, definitions: FeatureDefinitions, file: str | None) -> FeatureDefinitionsPublic:
+        """The public view of ``definitions``, read from ``file``."""
+        data = definitions.to_dict()
+        return cls(
+            file=file,
+            digest=definitions.digest,
+            population=data["population"],
+            sources=data["sources"],
+            payments=data["payments"],
+            features=[
+                FeatureDefinitionPublic(
+                    name=entry["name"],
+                    kind=entry["kind"],
+                    type=entry["type"],
+                    description=entry["description"],
+                    sensitive=entry["sensitive"],
+                    definition=entry,
+                )
+                for entry in data["features"]
+            ],
+        )
+
+
+class CustomerFeaturesPublic(_Schema):
+    """A customer's features from the newest online snapshot."""
+
+    customer_id: str = Field(description="The customer's id now (an alias is followed).")
+    as_of: str = Field(description="The time the snapshot describes (ISO 8601, UTC).")
+    features: dict[str, Any] = Field(description="Feature -> value; null when unknown.")
+
+
+class OnlinePublishCreate(_Schema):
+    """Publish an online snapshot."""
+
+    as_of: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The time the snapshot describes: `2026-06-01` (midnight UTC) or "
+        "`2026-06-01T12:00:00Z`; default: just after the lake's latest event.",
+    )
+
+
+class OnlineSnapshotPublic(_Schema):
+    """A published online snapshot."""
+
+    path: str = Field(description="The lake file (`features/online/<stamp>.parquet`).")
+    as_of: str
+    published_at: str
+    customers: int
+    features: list[str]
+    definitions_digest: str
+    sha256: str
