@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
 from aimsight.core import InvalidInput
-from aimsight.ingest import Contract, ContractRegistry
+
+if TYPE_CHECKING:  # the ingest layer loads only when a command runs, for a fast --help
+    from aimsight.ingest import Contract, ContractRegistry
 
 __all__ = ["register"]
 
@@ -21,6 +23,8 @@ contracts_app = typer.Typer(
 
 
 def _registry(workspace: str | None) -> ContractRegistry:
+    from aimsight.ingest import ContractRegistry
+
     return ContractRegistry.for_workspace(open_workspace(workspace))
 
 
@@ -154,6 +158,8 @@ def add_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a contract, or a compatible new version of one (a breaking change is refused)."""
+    from aimsight.ingest import Contract
+
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

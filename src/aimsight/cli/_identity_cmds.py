@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -21,8 +21,9 @@ from aimsight.cli._common import (
     print_json,
 )
 from aimsight.core import InvalidInput
-from aimsight.identity import IdentityService, RunSummary
-from aimsight.store import Ledger, Store
+
+if TYPE_CHECKING:  # identity (Splink, DuckDB) loads only when a command runs, for a fast --help
+    from aimsight.identity import IdentityService, RunSummary
 
 __all__ = ["register"]
 
@@ -51,6 +52,9 @@ ReasonOpt = Annotated[
 @contextmanager
 def _service(workspace: str | None, backend: str = "duckdb") -> Iterator[IdentityService]:
     """The identity service of the workspace, recording on its ledger."""
+    from aimsight.identity import IdentityService
+    from aimsight.store import Ledger, Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         yield IdentityService(opened, store, Ledger.open(opened, store), backend=backend)

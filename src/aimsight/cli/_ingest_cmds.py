@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.progress import (
@@ -34,9 +34,10 @@ from aimsight.cli._common import (
     open_workspace,
     print_json,
 )
-from aimsight.ingest import BatchResult, IngestService, render_report
-from aimsight.ingest import IngestProgress as ProgressCallback
-from aimsight.store import Ledger, Store
+
+if TYPE_CHECKING:  # the ingest layer loads only when a command runs, for a fast --help
+    from aimsight.ingest import BatchResult, IngestService
+    from aimsight.ingest import IngestProgress as ProgressCallback
 
 __all__ = ["DefaultFileGroup", "register"]
 
@@ -65,6 +66,9 @@ ingest_app = typer.Typer(
 @contextmanager
 def _service(workspace: str | None) -> Iterator[IngestService]:
     """The ingest service of the workspace, recording batches on its ledger."""
+    from aimsight.ingest import IngestService
+    from aimsight.store import Ledger, Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         yield IngestService(opened, store, Ledger.open(opened, store))
@@ -166,6 +170,8 @@ def _format(value: str | None) -> Literal["csv", "jsonl", "parquet"] | None:
 
 
 def _print_result(result: BatchResult) -> None:
+    from aimsight.ingest import render_report
+
     if result.duplicate:
         console.print(
             f"[yellow]already ingested[/yellow] as batch {result.batch_id} "
@@ -196,6 +202,8 @@ def report_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a batch's stored quality report."""
+    from aimsight.ingest import render_report
+
     with _service(workspace) as service:
         info = service.batch(batch_id)
     if as_json:

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
 from aimsight.core import InvalidInput, LedgerIntegrityError
-from aimsight.store import Ledger, Store
 
 __all__ = ["register"]
 
@@ -23,6 +22,8 @@ ledger_app = typer.Typer(
 @ledger_app.command("verify")
 def verify_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Check every entry's hash, link and seal; exit 1 naming the first bad entry if any."""
+    from aimsight.store import Ledger, Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         result = Ledger.open(opened, store).verify()
@@ -61,6 +62,8 @@ def show_command(
     as_json: JsonOpt = False,
 ) -> None:
     """List ledger entries in order, filtered by subject, kind and time."""
+    from aimsight.store import Ledger, Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         entries = Ledger.open(opened, store).entries(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, console, open_workspace, print_json
-from aimsight.ingest import BatchInfo, BatchLineage, DatasetLineage, LineageService
-from aimsight.store import Store
+
+if TYPE_CHECKING:  # the ingest layer loads only when the command runs, for a fast --help
+    from aimsight.ingest import BatchInfo, BatchLineage, DatasetLineage
 
 __all__ = ["register"]
 
@@ -25,6 +26,9 @@ def lineage_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Show lineage: source, contract version and digest, rule set, row counts, parents, files."""
+    from aimsight.ingest import BatchLineage, LineageService
+    from aimsight.store import Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         found = LineageService(store).lookup(target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,9 +18,10 @@ from aimsight.cli._common import (
     open_workspace,
     print_json,
 )
-from aimsight.ingest import QuarantineService
-from aimsight.ingest import QuarantineStatus as Status
-from aimsight.store import Ledger, Store
+
+if TYPE_CHECKING:  # the ingest layer loads only when a command runs, for a fast --help
+    from aimsight.ingest import QuarantineService
+    from aimsight.ingest import QuarantineStatus as Status
 
 __all__ = ["register"]
 
@@ -32,6 +33,9 @@ quarantine_app = typer.Typer(
 
 @contextmanager
 def _service(workspace: str | None) -> Iterator[QuarantineService]:
+    from aimsight.ingest import QuarantineService
+    from aimsight.store import Ledger, Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         yield QuarantineService(opened, store, Ledger.open(opened, store))

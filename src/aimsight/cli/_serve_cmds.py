@@ -8,8 +8,6 @@ import typer
 
 from aimsight.cli._common import WorkspaceOpt, ensure_port_free, err_console, open_workspace
 from aimsight.core import configure_logging
-from aimsight.security import ApiKeyService
-from aimsight.store import Store
 
 __all__ = ["register"]
 
@@ -28,6 +26,8 @@ def serve_command(
     import uvicorn
 
     from aimsight.api import create_app
+    from aimsight.security import ApiKeyService
+    from aimsight.store import Store
 
     opened = open_workspace(workspace)
     settings = opened.settings

@@ -6,22 +6,17 @@ Both are added to the ``ingest`` group by :func:`register`, which ``_ingest_cmds
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aimsight.cli._common import JsonOpt, WorkspaceOpt, cli_actor, console, open_workspace
 from aimsight.cli._common import print_json as _print_json
 from aimsight.core import Workspace
-from aimsight.ingest import (
-    CollectorService,
-    IngestService,
-    StreamBatch,
-    StreamConsumer,
-    StreamOptions,
-    StreamSummary,
-)
-from aimsight.store import Ledger, Store
+
+if TYPE_CHECKING:  # the ingest layer loads only when a command runs, for a fast --help
+    from aimsight.ingest import IngestService, StreamBatch, StreamSummary
+    from aimsight.store import Store
 
 __all__ = ["register"]
 
@@ -33,6 +28,9 @@ def register(ingest_app: typer.Typer) -> None:
 
 
 def _ingest_service(workspace: Workspace, store: Store) -> IngestService:
+    from aimsight.ingest import IngestService
+    from aimsight.store import Ledger
+
     return IngestService(workspace, store, Ledger.open(workspace, store))
 
 
@@ -73,6 +71,9 @@ def stream_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Consume a NATS JetStream subject into the lake; acknowledge only committed batches."""
+    from aimsight.ingest import StreamConsumer, StreamOptions
+    from aimsight.store import Store
+
     opened = open_workspace(workspace)
     settings = opened.settings.ingest
     options = StreamOptions(
@@ -124,6 +125,9 @@ def flush_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Move the HTTP collector's pending events into the lake now."""
+    from aimsight.ingest import CollectorService
+    from aimsight.store import Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         collector = CollectorService(store, _ingest_service(opened, store))

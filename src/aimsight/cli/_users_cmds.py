@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,10 +18,15 @@ from aimsight.cli._common import (
     open_workspace,
     print_json,
 )
-from aimsight.security import ApiKeyService, Role, parse_role
-from aimsight.store import Ledger, Store
+
+if TYPE_CHECKING:  # the security layer loads the store: only when a command runs
+    from aimsight.security import ApiKeyService
 
 __all__ = ["register"]
+
+# The values of aimsight.security.Role, spelled out so that building the help does not load the
+# security layer (and the store behind it); tests/cli/test_startup.py checks they agree.
+_ROLE_NAMES = ("admin", "data_engineer", "analyst", "governance", "privacy", "agent", "service")
 
 ONE_TIME_WARNING = "This key is shown only now and cannot be shown again: store it somewhere safe."
 
@@ -33,6 +38,9 @@ users_app = typer.Typer(
 @contextmanager
 def _keys(workspace: str | None) -> Iterator[ApiKeyService]:
     """The key service of the workspace, recording changes on its ledger."""
+    from aimsight.security import ApiKeyService
+    from aimsight.store import Ledger, Store
+
     opened = open_workspace(workspace)
     with Store.open(opened) as store:
         yield ApiKeyService(store, audit=Ledger.open(opened, store))
@@ -41,13 +49,13 @@ def _keys(workspace: str | None) -> Iterator[ApiKeyService]:
 @users_app.command("add")
 def add_command(
     name: Annotated[str, typer.Argument(help="Label for who holds the key, e.g. ci-loader.")],
-    role: Annotated[
-        str, typer.Option("--role", "-r", help="One of: " + ", ".join(r.value for r in Role))
-    ],
+    role: Annotated[str, typer.Option("--role", "-r", help="One of: " + ", ".join(_ROLE_NAMES))],
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an API key with a role; the key is printed once."""
+    from aimsight.security import parse_role
+
     checked = parse_role(role)
     with _keys(workspace) as keys:
         key, secret = keys.create(name, checked, created_by=cli_actor())

@@ -16,10 +16,6 @@ from aimsight.cli._common import (
     print_json,
 )
 from aimsight.core import Workspace
-from aimsight.identity import IdentityService
-from aimsight.ingest import ContractRegistry
-from aimsight.status import workspace_status
-from aimsight.store import Ledger, Store
 
 __all__ = ["register"]
 
@@ -32,7 +28,14 @@ def init_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a workspace: aimsight.toml, lake/, artifacts/, contracts/, identity/ and the store."""
+    """Create a workspace: aimsight.toml, lake/, artifacts/, contracts/, identity/, features/,
+    models/ and the store."""
+    from aimsight.features import FeatureService
+    from aimsight.identity import IdentityService
+    from aimsight.ingest import ContractRegistry
+    from aimsight.registry import ModelTrainer
+    from aimsight.store import Ledger, Store
+
     workspace = Workspace.create(directory)
     # The shipped contracts are a starting point users edit; collector.events is needed as
     # soon as the API takes events.
@@ -43,6 +46,11 @@ def init_command(
         # The shipped matching configuration, like the contracts, is a starting point to edit.
         identity = IdentityService(workspace, store, ledger)
         identity.install_default_config()
+        # So are the feature definitions and the model declarations.
+        features = FeatureService(workspace, store, ledger)
+        features.install_default_definitions()
+        trainer = ModelTrainer(workspace, store, ledger)
+        trainer.install_default_config()
         ledger.append(
             "workspace.created",
             actor=cli_actor(),
@@ -57,6 +65,8 @@ def init_command(
                 "revision": revision,
                 "contracts": contracts,
                 "matching_config": str(matching),
+                "feature_definitions": str(features.definitions_path),
+                "models_config": str(trainer.config_path),
             }
         )
         return
@@ -65,11 +75,15 @@ def init_command(
     console.print(f"  store      {store.url} (schema {revision})")
     console.print(f"  contracts  {len(contracts)} defaults in {workspace.root / 'contracts'}")
     console.print(f"  identity   {matching}")
+    console.print(f"  features   {features.definitions_path}")
+    console.print(f"  models     {trainer.config_path}")
     console.print("  next       aimsight users add admin --role admin -w " + str(workspace.root))
 
 
 def status_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Summarise what the workspace holds."""
+    from aimsight.status import workspace_status
+
     status = workspace_status(open_workspace(workspace))
     if as_json:
         print_json(status)
@@ -90,6 +104,8 @@ def db_upgrade(
     as_json: JsonOpt = False,
 ) -> None:
     """Apply schema migrations to the operational store."""
+    from aimsight.store import Store
+
     with Store.open(open_workspace(workspace), upgrade=False) as store:
         before = store.current_revision()
         store.upgrade(revision)
@@ -103,6 +119,8 @@ def db_upgrade(
 @db_app.command("current")
 def db_current(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Show the store's schema revision and the newest one this version ships."""
+    from aimsight.store import Store
+
     with Store.open(open_workspace(workspace), upgrade=False) as store:
         current, head = store.current_revision(), store.head_revision()
     if as_json:

@@ -17,8 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from matplotlib.figure import Figure
-
 from aimsight.registry._signature import describe_type
 from aimsight.registry._types import Approval, ModelVersion
 
@@ -419,6 +417,10 @@ def reliability_svg(bins: Sequence[Any]) -> str:
     ]
     if not points:
         return ""
+    # Imported here: matplotlib takes a noticeable part of a second to load, and only cards
+    # with a reliability curve need it.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(4.2, 4.2))
     axes = figure.add_subplot()
     axes.plot([0, 1], [0, 1], linestyle="--", color="#999999", linewidth=1, label="perfect")
