@@ -21,6 +21,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "aimsight.ingest._collector_tables",
     "aimsight.identity._tables",
     "aimsight.registry._tables",
+    "aimsight.aims._tables",
 )
 
 
