@@ -7,6 +7,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from aimsight.aims import AimsService
 from aimsight.core.workspace import Workspace
 from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
@@ -15,6 +16,7 @@ from aimsight.security import ApiKeyService
 from aimsight.store import Ledger, Store
 
 __all__ = [
+    "AimsDep",
     "FeaturesDep",
     "IdentityDep",
     "KeysDep",
@@ -97,6 +99,11 @@ class Services:
         return ModelTrainer(self.workspace, self.store, self.ledger)
 
     @property
+    def aims(self) -> AimsService:
+        """The AI management system: records, checks, SoA, metrics and packs."""
+        return AimsService(self.workspace, self.store, self.ledger)
+
+    @property
     def head_revision(self) -> str:
         """The newest schema revision this version ships (read once)."""
         with self._lock:
@@ -151,6 +158,11 @@ def _trainer(services: ServicesDep) -> ModelTrainer:
     return services.trainer
 
 
+def _aims(services: ServicesDep) -> AimsService:
+    return services.aims
+
+
+AimsDep = Annotated[AimsService, Depends(_aims)]
 KeysDep = Annotated[ApiKeyService, Depends(_keys)]
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
 IdentityDep = Annotated[IdentityService, Depends(_identity)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,17 +14,42 @@ from aimsight.store import LedgerEntry, LedgerVerification
 
 __all__ = [
     "MAX_SCORE_ROWS",
+    "AISystemCreate",
+    "AISystemList",
+    "AISystemPublic",
+    "AimsCataloguePublic",
+    "AimsClausePublic",
+    "AimsControlPublic",
+    "AimsObjectiveGroupPublic",
     "ApprovalCreate",
     "ApprovalPublic",
+    "AuditFindingPublic",
+    "AuditList",
+    "AuditProgrammePublic",
+    "AuditPublic",
+    "CheckResultPublic",
+    "CheckRunCreate",
+    "CheckRunPublic",
+    "CheckRunSummaryPublic",
+    "CheckStatusName",
+    "CheckTrendPublic",
+    "ChecklistItemPublic",
+    "ChecksPublic",
+    "ConcernCreate",
+    "ConcernList",
+    "ConcernPublic",
     "ContributionPublic",
+    "CorrectiveActionPublic",
     "CustomerAttribute",
     "CustomerExplanation",
     "CustomerFeaturesPublic",
     "CustomerProfile",
     "DeclaredModelList",
     "DeclaredModelPublic",
+    "EffectivenessCheckPublic",
     "ErrorBody",
     "ErrorResponse",
+    "EvidencePointerPublic",
     "FeatureDefinitionPublic",
     "FeatureDefinitionsPublic",
     "FeatureSpecPublic",
@@ -37,11 +63,23 @@ __all__ = [
     "IdentityRunList",
     "IdentityRunPublic",
     "IdentityRunSummary",
+    "ImpactAssessmentCreate",
+    "ImpactAssessmentList",
+    "ImpactAssessmentPublic",
+    "IncidentCommunicationPublic",
+    "IncidentCreate",
+    "IncidentList",
+    "IncidentPublic",
+    "IncidentStepPublic",
     "LedgerEntryPublic",
     "LedgerPage",
     "LedgerVerificationPublic",
     "LinkCreate",
     "LinkResult",
+    "ManagementReviewList",
+    "ManagementReviewPublic",
+    "MetricList",
+    "MetricPublic",
     "ModelArtifactPublic",
     "ModelCardPublic",
     "ModelDetail",
@@ -50,6 +88,8 @@ __all__ = [
     "ModelSummaryPublic",
     "ModelVersionBrief",
     "ModelVersionPublic",
+    "NonconformityList",
+    "NonconformityPublic",
     "OnlinePublishCreate",
     "OnlineSnapshotPublic",
     "ProductionIntervalPublic",
@@ -57,9 +97,18 @@ __all__ = [
     "ReasonCreate",
     "ResolutionPublic",
     "ResolveRequest",
+    "ReviewActionPublic",
+    "RiskCreate",
+    "RiskList",
+    "RiskPublic",
     "ScoreRequest",
     "ScoreResponse",
     "ServingPublic",
+    "SoaEntryPublic",
+    "SoaEntryUpdate",
+    "SoaPublic",
+    "SoaRowPublic",
+    "SoaSummaryPublic",
     "StoreHealth",
     "TrainingResultPublic",
     "TransitionPublic",
@@ -822,3 +871,571 @@ class OnlineSnapshotPublic(_Schema):
     features: list[str]
     definitions_digest: str
     sha256: str
+
+
+# -- /v1/aims: the AI management system (ISO/IEC 42001) -------------------------------------
+
+CheckStatusName = Literal["pass", "fail", "warn", "not_yet_available"]
+
+
+class AimsClausePublic(_Schema):
+    """A clause or sub-clause of the management system requirements (4 to 10)."""
+
+    id: str = Field(description="E.g. `6.1.2`.")
+    title: str = Field(description="A short title in our own words.")
+
+
+class AimsControlPublic(_Schema):
+    """An Annex A control and the automated checks that evidence it."""
+
+    id: str = Field(description="E.g. `A.6.2.8`.")
+    title: str
+    group: str = Field(description="Its objective, e.g. `A.6`.")
+    checks: list[str] = Field(description="Ids of the automated checks that evidence it.")
+
+
+class AimsObjectiveGroupPublic(_Schema):
+    """An Annex A objective (A.2 to A.10) and its controls."""
+
+    id: str
+    title: str
+    controls: list[AimsControlPublic]
+
+
+class AimsCataloguePublic(_Schema):
+    """The clauses and the 38 Annex A controls the management system is measured against."""
+
+    version: str = Field(description="The catalogue's version, printed on every SoA.")
+    standard: str
+    clauses: list[AimsClausePublic]
+    annex_a: list[AimsObjectiveGroupPublic]
+
+
+class SoaRowPublic(_Schema):
+    """One control in the Statement of Applicability."""
+
+    control_id: str
+    group: str
+    group_title: str
+    title: str
+    applicable: bool | None = Field(description="Null while nobody has decided.")
+    decision: str = Field(description="`applicable`, `not applicable` or `not yet decided`.")
+    justification: str
+    implementation_status: str = Field(
+        description="not_started, planned, partial, implemented or not_applicable."
+    )
+    owner: str | None
+    evidence: list[str]
+    check_status: str = Field(
+        description="The worst latest result of its checks (fail, warn, pass, "
+        "not_yet_available), `not_run` or `no_check`."
+    )
+    check_ids: list[str]
+    check_summary: str
+    checked_at: str
+    updated_at: str
+    updated_by: str | None
+
+
+class SoaSummaryPublic(_Schema):
+    """Counts over the statement's rows."""
+
+    controls: int
+    applicable: int
+    not_applicable: int
+    undecided: int
+    implementation: dict[str, int]
+    checks: dict[str, int]
+
+
+class SoaPublic(_Schema):
+    """The Statement of Applicability: one row per Annex A control."""
+
+    standard: str
+    catalogue_version: str
+    generated_at: str
+    summary: SoaSummaryPublic
+    rows: list[SoaRowPublic]
+
+
+class SoaEntryUpdate(_Schema):
+    """A decision about one Annex A control."""
+
+    applicable: bool = Field(description="Whether the control applies here.")
+    justification: str = Field(
+        min_length=1, max_length=5000, description="Why it is included or excluded."
+    )
+    status: str | None = Field(
+        default=None,
+        max_length=20,
+        description="not_started, planned, partial or implemented (applicable controls; "
+        "default not_started); an excluded control is not_applicable.",
+    )
+    owner: str | None = Field(default=None, max_length=200)
+    evidence: list[str] = Field(
+        default_factory=list, max_length=100, description="Links to its evidence."
+    )
+
+
+class SoaEntryPublic(_Schema):
+    """A stored decision about one Annex A control."""
+
+    control_id: str
+    applicable: bool
+    justification: str
+    status: str
+    owner: str | None
+    evidence: list[str]
+    updated_at: str
+    updated_by: str | None
+
+
+class EvidencePointerPublic(_Schema):
+    """What a check looked at: a ledger entry, a model version, a lake file..."""
+
+    kind: str
+    ref: str
+    detail: str
+
+
+class CheckResultPublic(_Schema):
+    """One result of one automated control check."""
+
+    check_id: str
+    controls: list[str]
+    title: str
+    status: CheckStatusName
+    summary: str = Field(description="One sentence a person can act on.")
+    evidence: list[EvidencePointerPublic]
+    findings: list[str] = Field(description="Each failing item, named.")
+    checked_at: str
+
+
+class CheckRunCreate(_Schema):
+    """Which checks to run (all when left out)."""
+
+    only: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="Check ids or Annex A control ids, e.g. `ledger_integrity` or `A.6.2.4`.",
+    )
+
+
+class CheckRunPublic(_Schema):
+    """A run of the automated checks, as stored."""
+
+    run_id: str
+    results: list[CheckResultPublic]
+
+
+class CheckRunSummaryPublic(_Schema):
+    """When a run happened, who ran it and how many checks ended in each status."""
+
+    run_id: str
+    run_by: str
+    run_at: str
+    counts: dict[str, int]
+    results_sha256: str
+
+
+class CheckTrendPublic(_Schema):
+    """One check over its recent runs, statuses oldest first."""
+
+    check_id: str
+    title: str
+    controls: list[str]
+    statuses: list[CheckStatusName]
+    checked_at: list[str]
+    latest: CheckResultPublic | None
+
+
+class ChecksPublic(_Schema):
+    """The latest check run and every check's trend."""
+
+    run: CheckRunSummaryPublic | None = Field(description="Null before the first run.")
+    results: list[CheckResultPublic]
+    trends: list[CheckTrendPublic]
+
+
+class AISystemCreate(_Schema):
+    """An AI system to add to the inventory."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["model", "identity_matching", "decision_flow", "other"] = "other"
+    owner: str | None = Field(
+        default=None, max_length=200, description="A person's key name or an application role."
+    )
+    owner_role: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The role the owner holds; found from the owner when left out.",
+    )
+    purpose: str = Field(default="", max_length=5000)
+    intended_use: str = Field(default="", max_length=5000)
+    in_scope: bool = True
+    scope_justification: str = Field(
+        default="", max_length=5000, description="Needed when the system is out of scope."
+    )
+    stakeholders: list[str] = Field(default_factory=list, max_length=100)
+    risk_level: Literal["low", "medium", "high", "unassessed"] = "unassessed"
+    components: list[str] = Field(default_factory=list, max_length=100)
+    third_party: list[str] = Field(default_factory=list, max_length=100)
+    high_stakes: bool = False
+
+
+class AISystemPublic(_Schema):
+    """An AI system in the inventory."""
+
+    system_id: str
+    name: str
+    kind: str
+    owner: str | None
+    owner_role: str | None
+    purpose: str
+    intended_use: str
+    in_scope: bool
+    scope_justification: str
+    stakeholders: list[str]
+    risk_level: str
+    components: list[str]
+    third_party: list[str]
+    high_stakes: bool
+    created_at: str
+    extra: dict[str, Any]
+
+
+class AISystemList(_Schema):
+    """Every AI system in the inventory, oldest first."""
+
+    systems: list[AISystemPublic]
+
+
+class RiskCreate(_Schema):
+    """A risk to add to the register."""
+
+    risk: str = Field(min_length=1, max_length=5000, description="What could go wrong.")
+    source: str = Field(
+        min_length=1, max_length=100, description="Where it was found, e.g. `audit`."
+    )
+    owner: str = Field(min_length=1, max_length=200)
+    likelihood: int = Field(description="A point on the likelihood scale.")
+    impact: int = Field(description="A point on the impact scale.")
+    system_id: str | None = Field(default=None, max_length=40)
+    treatment: Literal["avoid", "mitigate", "transfer", "accept"] | None = None
+    treatment_plan: str = Field(default="", max_length=5000)
+    controls: list[str] = Field(
+        default_factory=list, max_length=38, description="Annex A controls the treatment uses."
+    )
+    residual_likelihood: int | None = None
+    residual_impact: int | None = None
+    next_review: date | None = None
+
+
+class RiskPublic(_Schema):
+    """A risk with its levels from the configured scales."""
+
+    risk_id: str
+    risk: str
+    source: str
+    system_id: str | None
+    owner: str
+    likelihood: int
+    impact: int
+    score: int
+    level: str
+    treatment: str | None
+    treatment_plan: str
+    controls: list[str]
+    residual_likelihood: int | None
+    residual_impact: int | None
+    residual_score: int | None
+    residual_level: str | None
+    next_review: str | None
+    created_at: str
+    updated_at: str
+
+
+class RiskList(_Schema):
+    """The risk register, oldest first."""
+
+    risks: list[RiskPublic]
+
+
+class ImpactAssessmentCreate(_Schema):
+    """An impact assessment of an AI system."""
+
+    system_id: str = Field(min_length=1, max_length=40)
+    affected: list[str] = Field(
+        min_length=1, max_length=100, description="Individuals, groups, society."
+    )
+    harms: list[str] = Field(min_length=1, max_length=100)
+    severity: Literal["low", "medium", "high", "critical"]
+    mitigations: list[str] = Field(default_factory=list, max_length=100)
+    expires_on: date = Field(description="The date it must be redone by.")
+    signed_off_by: str | None = Field(
+        default=None, max_length=200, description="Who signed it off, if signed now."
+    )
+
+
+class ImpactAssessmentPublic(_Schema):
+    """An impact assessment; current while signed off and not expired."""
+
+    assessment_id: str
+    system_id: str
+    affected: list[str]
+    harms: list[str]
+    severity: str
+    mitigations: list[str]
+    signed_off_by: str | None
+    signed_off_at: str | None
+    expires_on: str
+    created_at: str
+
+
+class ImpactAssessmentList(_Schema):
+    """Impact assessments, oldest first."""
+
+    assessments: list[ImpactAssessmentPublic]
+
+
+class IncidentCreate(_Schema):
+    """An AI incident to record."""
+
+    title: str = Field(min_length=1, max_length=500)
+    severity: Literal["sev1", "sev2", "sev3", "sev4"] = Field(description="sev1 is the worst.")
+    system_id: str | None = Field(default=None, max_length=40)
+    description: str = Field(default="", max_length=5000)
+    detected_at: datetime | None = Field(
+        default=None, description="When it was detected, with its time zone (default now)."
+    )
+
+
+class IncidentStepPublic(_Schema):
+    """A step of an incident's response."""
+
+    step: str
+    at: str
+    note: str
+    recorded_by: str
+
+
+class IncidentCommunicationPublic(_Schema):
+    """Who was told what about an incident, and when."""
+
+    audience: str
+    message: str
+    at: str
+    recorded_by: str
+
+
+class IncidentPublic(_Schema):
+    """An incident with its response timeline and communications."""
+
+    incident_id: str
+    title: str
+    severity: str
+    system_id: str | None
+    description: str
+    status: str = Field(description="The latest step reached.")
+    timeline: list[IncidentStepPublic]
+    communications: list[IncidentCommunicationPublic]
+    created_at: str
+    updated_at: str
+
+
+class IncidentList(_Schema):
+    """Incidents, oldest first."""
+
+    incidents: list[IncidentPublic]
+
+
+class CorrectiveActionPublic(_Schema):
+    """A corrective action of a nonconformity."""
+
+    action_id: str
+    nc_id: str
+    action: str
+    owner: str
+    due: str
+    status: str
+    done_at: str | None
+    created_at: str
+
+
+class EffectivenessCheckPublic(_Schema):
+    """Whether a nonconformity's corrective actions worked."""
+
+    nc_id: str
+    checked_on: str
+    effective: bool
+    result: str
+    checked_by: str
+    recorded_at: str
+
+
+class NonconformityPublic(_Schema):
+    """A nonconformity with its corrective actions and effectiveness checks."""
+
+    nc_id: str
+    description: str
+    source: str
+    source_ref: str | None
+    system_id: str | None
+    root_cause: str
+    status: str
+    actions: list[CorrectiveActionPublic]
+    effectiveness_checks: list[EffectivenessCheckPublic]
+    raised_at: str
+    raised_by: str
+    closed_at: str | None
+    closed_by: str | None
+
+
+class NonconformityList(_Schema):
+    """Nonconformities, oldest first."""
+
+    nonconformities: list[NonconformityPublic]
+
+
+class ConcernCreate(_Schema):
+    """A concern about an AI system."""
+
+    text: str = Field(min_length=1, max_length=20_000)
+    reporter: str | None = Field(
+        default=None, max_length=200, description="Who reports it; leave out to stay anonymous."
+    )
+    system_id: str | None = Field(default=None, max_length=40)
+
+
+class ConcernPublic(_Schema):
+    """A reported concern and how it was handled."""
+
+    concern_id: str
+    text: str
+    reporter: str | None
+    system_id: str | None
+    status: str
+    outcome: str
+    reported_at: str
+    updated_at: str
+    triaged_by: str | None
+
+
+class ConcernList(_Schema):
+    """Concerns, oldest first."""
+
+    concerns: list[ConcernPublic]
+
+
+class MetricPublic(_Schema):
+    """One reading of a live metric."""
+
+    metric: str
+    value: float | None = Field(description="Null when it cannot be read now; see `detail`.")
+    detail: str
+    read_at: str
+
+
+class MetricList(_Schema):
+    """A reading of every live metric objectives can bind to."""
+
+    metrics: list[MetricPublic]
+
+
+class ChecklistItemPublic(_Schema):
+    """An audit checklist item: an automated check or a manual question, and its answer."""
+
+    item_id: str
+    audit_id: str
+    position: int
+    check_id: str | None
+    question: str | None
+    answer: str
+    result: str | None
+    notes: str
+    answered_by: str | None
+    answered_at: str | None
+
+
+class AuditFindingPublic(_Schema):
+    """A finding of an audit."""
+
+    finding_id: str
+    audit_id: str
+    item_id: str | None
+    severity: str
+    text: str
+    nc_id: str | None
+    raised_at: str
+    raised_by: str
+
+
+class AuditProgrammePublic(_Schema):
+    """An internal audit programme."""
+
+    programme_id: str
+    period_start: str
+    period_end: str
+    scope: str
+    criteria: str
+    created_at: str
+    created_by: str
+
+
+class AuditPublic(_Schema):
+    """An internal audit with its checklist and findings."""
+
+    audit_id: str
+    programme_id: str
+    title: str
+    scope: str
+    auditor: str
+    planned_on: str
+    held_on: str | None
+    status: str
+    checklist: list[ChecklistItemPublic]
+    findings: list[AuditFindingPublic]
+    created_at: str
+    updated_at: str
+
+
+class AuditList(_Schema):
+    """Audit programmes and their audits."""
+
+    programmes: list[AuditProgrammePublic]
+    audits: list[AuditPublic]
+
+
+class ReviewActionPublic(_Schema):
+    """An output of a management review."""
+
+    action_id: str
+    review_id: str
+    decision: str
+    owner: str
+    due: str
+    status: str
+    outcome: str
+    created_at: str
+    closed_at: str | None
+    closed_by: str | None
+
+
+class ManagementReviewPublic(_Schema):
+    """A management review: attendees, the inputs it saw, its pack and its actions."""
+
+    review_id: str
+    held_on: str
+    attendees: list[str]
+    inputs: dict[str, Any]
+    pack_path: str | None
+    pack_sha256: str | None
+    actions: list[ReviewActionPublic]
+    recorded_at: str
+    recorded_by: str
+
+
+class ManagementReviewList(_Schema):
+    """Management reviews, oldest first."""
+
+    reviews: list[ManagementReviewPublic]

@@ -36,6 +36,7 @@ _workspace_cmds.register(app)
 def _register_optional() -> None:
     """Command groups that live in their own modules."""
     from aimsight.cli import (
+        _aims_cmds,
         _contracts_cmds,
         _demo_cmds,
         _features_cmds,
@@ -58,6 +59,7 @@ def _register_optional() -> None:
         _features_cmds,
         _models_cmds,
         _ledger_cmds,
+        _aims_cmds,
         _users_cmds,
         _serve_cmds,
         _demo_cmds,

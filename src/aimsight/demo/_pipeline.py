@@ -18,6 +18,7 @@ from rich.panel import Panel
 
 from aimsight.core import Workspace, WorkspaceError, configure_logging
 from aimsight.core.errors import InvalidInput, NotFound
+from aimsight.demo._aims_seed import seed_aims
 from aimsight.demo._generate import generate_company
 from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
@@ -274,6 +275,11 @@ def _release_models_step(context: _StepContext) -> dict[str, Any]:
     return report
 
 
+def _seed_aims_step(context: _StepContext) -> dict[str, Any]:
+    """A plausible AI management system, then every automated control check, run for real."""
+    return seed_aims(context.workspace, context.store, context.ledger, actor=DEMO_ACTOR)
+
+
 STEPS: list[tuple[str, Callable[[_StepContext], dict[str, Any]]]] = [
     ("generate synthetic company", _generate_company_step),
     ("ingest sources", _ingest_company_step),
@@ -281,6 +287,7 @@ STEPS: list[tuple[str, Callable[[_StepContext], dict[str, Any]]]] = [
     ("publish features", _publish_features_step),
     ("train models", _train_models_step),
     ("approve and promote models", _release_models_step),
+    ("seed the AI management system and run its checks", _seed_aims_step),
 ]
 
 
