@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aimsight.core.errors import InvalidInput, NotFound
+from aimsight.core.yaml_paths import setting_path
 
 __all__ = [
     "Catalogue",
@@ -269,23 +270,12 @@ class Catalogue:
             return cls(_CatalogueFile.model_validate(data))
         except ValidationError as exc:
             error = exc.errors()[0]
-            path = _path(error.get("loc", ()))
+            path = setting_path(error.get("loc", ()))
             message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
             if error.get("type") == "extra_forbidden":
                 message = "unknown key; entries take id, title (and checks for controls)"
             where = f"{path}: " if path else ""
             raise InvalidInput(f"{origin}: {where}{message}", field=path or "catalogue") from None
-
-
-def _path(loc: tuple[int | str, ...] | list[int | str]) -> str:
-    """``annex_a[4].controls[2].id`` from a pydantic error location."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def shipped_catalogue_text() -> str:

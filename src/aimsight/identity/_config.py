@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aimsight.core.errors import InvalidInput
+from aimsight.core.yaml_paths import setting_path
 
 __all__ = [
     "ATTRIBUTE_NAME",
@@ -223,22 +224,12 @@ class MatchingConfig(_Spec):
             return cls.model_validate(data)
         except ValidationError as exc:
             error = exc.errors()[0]
-            path = _path(error.get("loc", ()))
+            path = setting_path(error.get("loc", ()))
             message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
             if error.get("type") == "extra_forbidden":
                 message = "unknown setting; check the spelling against docs/identity.md"
             where = f"{path}: " if path else ""
             raise InvalidInput(f"{origin}: {where}{message}", field=path or None) from None
-
-
-def _path(loc: tuple[int | str, ...] | list[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def shipped_matching_config_text() -> str:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aimsight.core.errors import InvalidInput, NotFound
 from aimsight.core.workspace import Workspace
+from aimsight.core.yaml_paths import setting_path
 from aimsight.features import FeatureService, LabelSpec
 from aimsight.insight import (
     ClassifierConfig,
@@ -115,13 +116,7 @@ class ModelsConfig(_Spec):
 
 
 def _location(error: dict[str, Any]) -> str:
-    parts: list[str] = []
-    for item in error["loc"]:
-        if isinstance(item, int):
-            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
-        else:
-            parts.append(str(item))
-    return ".".join(parts) or "(top level)"
+    return setting_path(error["loc"]) or "(top level)"
 
 
 def _parse(text: str, origin: str) -> ModelsConfig:
