@@ -23,22 +23,31 @@ __all__ = [
     "AimsObjectiveGroupPublic",
     "ApprovalCreate",
     "ApprovalPublic",
+    "AuditCreate",
+    "AuditFindingCreate",
     "AuditFindingPublic",
+    "AuditFindingResult",
     "AuditList",
+    "AuditProgrammeCreate",
+    "AuditProgrammeList",
     "AuditProgrammePublic",
     "AuditPublic",
+    "AuditUpdate",
     "CheckResultPublic",
     "CheckRunCreate",
     "CheckRunPublic",
     "CheckRunSummaryPublic",
     "CheckStatusName",
     "CheckTrendPublic",
+    "ChecklistAnswer",
     "ChecklistItemPublic",
     "ChecksPublic",
     "ConcernCreate",
     "ConcernList",
     "ConcernPublic",
+    "ConcernTriage",
     "ContributionPublic",
+    "CorrectiveActionCreate",
     "CorrectiveActionPublic",
     "CustomerAttribute",
     "CustomerExplanation",
@@ -46,6 +55,7 @@ __all__ = [
     "CustomerProfile",
     "DeclaredModelList",
     "DeclaredModelPublic",
+    "EffectivenessCheckCreate",
     "EffectivenessCheckPublic",
     "ErrorBody",
     "ErrorResponse",
@@ -66,16 +76,22 @@ __all__ = [
     "ImpactAssessmentCreate",
     "ImpactAssessmentList",
     "ImpactAssessmentPublic",
+    "IncidentCommunicationCreate",
     "IncidentCommunicationPublic",
     "IncidentCreate",
     "IncidentList",
     "IncidentPublic",
+    "IncidentStepCreate",
     "IncidentStepPublic",
+    "KpiReadingCreate",
+    "KpiReadingPublic",
+    "KpiTrend",
     "LedgerEntryPublic",
     "LedgerPage",
     "LedgerVerificationPublic",
     "LinkCreate",
     "LinkResult",
+    "ManagementReviewCreate",
     "ManagementReviewList",
     "ManagementReviewPublic",
     "MetricList",
@@ -88,19 +104,33 @@ __all__ = [
     "ModelSummaryPublic",
     "ModelVersionBrief",
     "ModelVersionPublic",
+    "NonconformityCreate",
     "NonconformityList",
     "NonconformityPublic",
+    "ObjectiveCreate",
+    "ObjectiveList",
+    "ObjectivePublic",
     "OnlinePublishCreate",
     "OnlineSnapshotPublic",
+    "PolicyVersionCreate",
+    "PolicyVersionList",
+    "PolicyVersionPublic",
     "ProductionIntervalPublic",
     "PromotionCreate",
     "ReasonCreate",
     "ResolutionPublic",
     "ResolveRequest",
+    "ReviewActionClose",
+    "ReviewActionCreate",
+    "ReviewActionList",
     "ReviewActionPublic",
+    "ReviewPackPublic",
     "RiskCreate",
     "RiskList",
     "RiskPublic",
+    "RoleResponsibilityPublic",
+    "RolesMatrix",
+    "RootCauseUpdate",
     "ScoreRequest",
     "ScoreResponse",
     "ServingPublic",
@@ -110,6 +140,9 @@ __all__ = [
     "SoaRowPublic",
     "SoaSummaryPublic",
     "StoreHealth",
+    "SupplierAssessmentCreate",
+    "SupplierAssessmentList",
+    "SupplierAssessmentPublic",
     "TrainingResultPublic",
     "TransitionPublic",
     "UnlinkResult",
@@ -1439,3 +1472,309 @@ class ManagementReviewList(_Schema):
     """Management reviews, oldest first."""
 
     reviews: list[ManagementReviewPublic]
+
+
+class PolicyVersionCreate(_Schema):
+    """A new approved version of the AI policy (A.2)."""
+
+    text: str = Field(min_length=1, max_length=200_000, description="The policy's text.")
+    approved_by: str = Field(min_length=1, max_length=200, description="Who approved it.")
+    effective: date = Field(description="When it takes effect.")
+    next_review: date = Field(description="When it must be reviewed; after `effective`.")
+
+
+class PolicyVersionPublic(_Schema):
+    """One approved version of the AI policy and its next review date."""
+
+    version: int
+    text: str
+    text_sha256: str
+    approved_by: str
+    effective: str
+    next_review: str
+    created_at: str
+    created_by: str
+
+
+class PolicyVersionList(_Schema):
+    """Every version of the AI policy, oldest first, and the one in effect today."""
+
+    versions: list[PolicyVersionPublic]
+    current_version: int | None = Field(description="Null while no version is in effect.")
+
+
+class RoleResponsibilityPublic(_Schema):
+    """One application role: what it may do, its AIMS duties and who holds it now."""
+
+    role: str
+    permissions: list[str]
+    responsibilities: list[str]
+    holders: list[str] = Field(description="Names of the active API keys with the role.")
+
+
+class RolesMatrix(_Schema):
+    """The roles and responsibilities matrix (A.3.2), one row per application role."""
+
+    roles: list[RoleResponsibilityPublic]
+
+
+class ObjectiveCreate(_Schema):
+    """An AI objective (6.2) bound to a live metric."""
+
+    objective: str = Field(min_length=1, max_length=5000)
+    owner: str = Field(min_length=1, max_length=200)
+    metric: str = Field(
+        min_length=1,
+        max_length=100,
+        description="A live metric's dotted name, e.g. `ingest.pass_rate` (see /v1/aims/metrics).",
+    )
+    target: float
+    direction: Literal["at_least", "at_most"] = Field(
+        default="at_least", description="Met when the value is at least, or at most, the target."
+    )
+
+
+class KpiReadingPublic(_Schema):
+    """One reading of an objective's KPI."""
+
+    objective_id: str
+    value: float
+    at: str
+    recorded_by: str
+
+
+class ObjectivePublic(_Schema):
+    """An objective with its latest reading and whether that meets the target."""
+
+    objective_id: str
+    objective: str
+    owner: str
+    metric: str
+    target: float
+    direction: str
+    latest: KpiReadingPublic | None
+    met: bool | None = Field(description="Null until a reading exists.")
+    created_at: str
+
+
+class ObjectiveList(_Schema):
+    """Every objective, oldest first."""
+
+    objectives: list[ObjectivePublic]
+
+
+class KpiReadingCreate(_Schema):
+    """A reading of an objective's KPI: a value, or none to read its live metric now."""
+
+    value: float | None = Field(
+        default=None, description="Leave out to read the objective's live metric now."
+    )
+
+
+class KpiTrend(_Schema):
+    """An objective's recent KPI readings, oldest first."""
+
+    objective_id: str
+    readings: list[KpiReadingPublic]
+
+
+class SupplierAssessmentCreate(_Schema):
+    """An assessment of a supplier or third-party AI component (A.10.3)."""
+
+    component: str = Field(min_length=1, max_length=200, description="E.g. `scikit-learn`.")
+    supplier: str = Field(min_length=1, max_length=200)
+    assessed_by: str = Field(min_length=1, max_length=200)
+    outcome: Literal["approved", "approved_with_conditions", "rejected"]
+    notes: str = Field(
+        default="", max_length=20_000, description="Needed for an approval with conditions."
+    )
+    next_review: date | None = Field(default=None, description="After the assessment.")
+    assessed_at: datetime | None = Field(
+        default=None, description="When it was assessed, with its time zone (default now)."
+    )
+
+
+class SupplierAssessmentPublic(_Schema):
+    """A recorded supplier or third-party component assessment."""
+
+    assessment_id: str
+    component: str
+    supplier: str
+    assessed_by: str
+    assessed_at: str
+    outcome: str
+    notes: str
+    next_review: str | None
+
+
+class SupplierAssessmentList(_Schema):
+    """Supplier assessments, oldest first."""
+
+    assessments: list[SupplierAssessmentPublic]
+
+
+class AuditProgrammeCreate(_Schema):
+    """An internal audit programme (9.2.2) for a period."""
+
+    period_start: date
+    period_end: date = Field(description="Not before `period_start`.")
+    scope: str = Field(min_length=1, max_length=5000)
+    criteria: str = Field(min_length=1, max_length=5000, description="What audits measure against.")
+
+
+class AuditProgrammeList(_Schema):
+    """Audit programmes, oldest period first."""
+
+    programmes: list[AuditProgrammePublic]
+
+
+class AuditCreate(_Schema):
+    """An audit to plan; its checklist holds every automated check, then `questions`."""
+
+    programme_id: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=500)
+    scope: str = Field(min_length=1, max_length=5000)
+    auditor: str = Field(min_length=1, max_length=200)
+    planned_on: date
+    questions: list[Annotated[str, Field(min_length=1, max_length=5000)]] = Field(
+        default_factory=list, max_length=200, description="Manual questions for the checklist."
+    )
+
+
+class AuditUpdate(_Schema):
+    """Move an audit on: planned, in_progress, completed (needs `held_on`) or cancelled."""
+
+    status: Literal["planned", "in_progress", "completed", "cancelled"]
+    held_on: date | None = Field(default=None, description="When it was held.")
+
+
+class ChecklistAnswer(_Schema):
+    """The answer to a checklist item and its result."""
+
+    result: Literal["conforming", "nonconforming", "observation", "not_applicable", "not_available"]
+    answer: str = Field(default="", max_length=20_000)
+    notes: str = Field(default="", max_length=20_000)
+
+
+class AuditFindingCreate(_Schema):
+    """A finding of an audit, optionally raised as a nonconformity at once."""
+
+    severity: Literal["major", "minor", "observation", "opportunity"]
+    text: str = Field(min_length=1, max_length=20_000)
+    item_id: str | None = Field(
+        default=None, max_length=40, description="The checklist item it concerns."
+    )
+    raise_nonconformity: bool = Field(
+        default=False, description="Also raise a nonconformity from the finding."
+    )
+    system_id: str | None = Field(
+        default=None, max_length=40, description="The AI system the nonconformity concerns."
+    )
+
+
+class AuditFindingResult(_Schema):
+    """A recorded finding and the nonconformity raised from it, if asked."""
+
+    finding: AuditFindingPublic
+    nonconformity: NonconformityPublic | None
+
+
+class ManagementReviewCreate(_Schema):
+    """A management review (9.3) to compile the pack for and record."""
+
+    since: date | None = Field(
+        default=None, description="Start of the period reviewed (default: since the last one)."
+    )
+    attendees: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=100, description="Who attended (default: the caller)."
+    )
+    held_on: date | None = Field(default=None, description="When it was held (default today).")
+
+
+class ReviewPackPublic(_Schema):
+    """A recorded review and its compiled pack, kept in the workspace."""
+
+    review: ManagementReviewPublic
+    pack_sha256: str | None = Field(description="SHA-256 of the pack's PDF, also on the ledger.")
+    pdf_path: str = Field(description="The pack's PDF, relative to the workspace.")
+    html_path: str = Field(description="The pack's HTML, relative to the workspace.")
+
+
+class ReviewActionCreate(_Schema):
+    """An output of a management review: a decision or action, its owner and due date."""
+
+    decision: str = Field(min_length=1, max_length=20_000)
+    owner: str = Field(min_length=1, max_length=200)
+    due: date
+
+
+class ReviewActionClose(_Schema):
+    """What came of a review action."""
+
+    outcome: str = Field(min_length=1, max_length=20_000)
+
+
+class ReviewActionList(_Schema):
+    """Review actions, by due date."""
+
+    actions: list[ReviewActionPublic]
+
+
+class IncidentStepCreate(_Schema):
+    """A step the response to an incident reached."""
+
+    step: Literal["acknowledged", "contained", "resolved"]
+    at: datetime | None = Field(default=None, description="When, with its time zone (default now).")
+    note: str = Field(default="", max_length=20_000)
+
+
+class IncidentCommunicationCreate(_Schema):
+    """Who was told what about an incident (customers, a regulator, the board...)."""
+
+    audience: str = Field(min_length=1, max_length=200)
+    message: str = Field(min_length=1, max_length=20_000)
+    at: datetime | None = Field(default=None, description="When, with its time zone (default now).")
+
+
+class ConcernTriage(_Schema):
+    """Move a concern on; closing needs an `outcome`."""
+
+    status: Literal["investigating", "closed"]
+    outcome: str = Field(default="", max_length=20_000)
+
+
+class NonconformityCreate(_Schema):
+    """A nonconformity (10.2) to record."""
+
+    description: str = Field(min_length=1, max_length=20_000)
+    source: Literal[
+        "audit_finding", "check_failure", "incident", "concern", "management_review", "other"
+    ]
+    source_ref: str | None = Field(
+        default=None, max_length=100, description="The id of what it came from."
+    )
+    system_id: str | None = Field(default=None, max_length=40)
+    root_cause: str = Field(default="", max_length=20_000)
+
+
+class RootCauseUpdate(_Schema):
+    """The root cause of an open nonconformity."""
+
+    root_cause: str = Field(min_length=1, max_length=20_000)
+
+
+class CorrectiveActionCreate(_Schema):
+    """A corrective action for an open nonconformity."""
+
+    action: str = Field(min_length=1, max_length=20_000)
+    owner: str = Field(min_length=1, max_length=200)
+    due: date
+
+
+class EffectivenessCheckCreate(_Schema):
+    """Whether a nonconformity's corrective actions worked."""
+
+    effective: bool
+    result: str = Field(min_length=1, max_length=20_000, description="What was found.")
+    checked_by: str = Field(min_length=1, max_length=200)
+    checked_on: date | None = Field(default=None, description="Default today.")
