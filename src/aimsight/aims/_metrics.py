@@ -72,6 +72,7 @@ class LiveMetrics:
         self._store = store
         self._ledger = ledger
         self._check_pass_rate = check_pass_rate
+        self._registry = ModelRegistry(workspace, store, ledger)
 
     def read(self, metric: str, *, now: datetime | None = None) -> MetricReading:
         """The current value of ``metric``.
@@ -125,10 +126,9 @@ class LiveMetrics:
         return quarantined / rows, f"{quarantined} of {rows} rows quarantined"
 
     def _production(self) -> list[tuple[str, int]]:
-        registry = ModelRegistry(self._workspace, self._store, self._ledger)
         return [
             (model.name, model.champion)
-            for model in registry.list_models()
+            for model in self._registry.list_models()
             if model.champion is not None
         ]
 
@@ -141,11 +141,10 @@ class LiveMetrics:
         production = self._production()
         if not production:
             return None, "no model is in production"
-        registry = ModelRegistry(self._workspace, self._store, self._ledger)
         separated = 0
         for name, version in production:
-            trainer = registry.version(name, version).trainer
-            approvers = [a.approver for a in registry.approvals(name, version)]
+            trainer = self._registry.version(name, version).trainer
+            approvers = [a.approver for a in self._registry.approvals(name, version)]
             if approvers and all(a != trainer for a in approvers):
                 separated += 1
         return separated / len(production), f"{separated} of {len(production)} approved by others"

@@ -23,12 +23,14 @@ from aimsight.aims._fields import (
 )
 from aimsight.aims._fields import text as checked_text
 from aimsight.aims._recording import RecordsBase
+from aimsight.aims._soa import SOA_IMPLEMENTATION_STATUSES
 from aimsight.aims._tables import SoaEntryRow
 from aimsight.core.errors import InvalidInput
 
 __all__ = ["SOA_ENTRY_STATUSES", "SoaRecords"]
 
-SOA_ENTRY_STATUSES = ("not_started", "planned", "partial", "implemented", "not_applicable")
+# One list of implementation statuses: the Statement of Applicability's own.
+SOA_ENTRY_STATUSES = SOA_IMPLEMENTATION_STATUSES
 """How far a control is implemented; the SoA export shows the same values."""
 
 

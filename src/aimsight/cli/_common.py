@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import json
 import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +23,7 @@ __all__ = [
     "err_console",
     "open_workspace",
     "print_json",
+    "stage_progress",
 ]
 
 console = Console()
@@ -71,3 +74,36 @@ def ensure_port_free(host: str, port: int) -> None:
                 f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
                 "stop what is using it or pass another --port"
             ) from exc
+
+
+@contextmanager
+def stage_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A Rich progress bar on stderr fed by a service's ``(stage, done, total)`` callback,
+    or ``None`` when disabled (``--json``, a quiet run)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        yield update

@@ -7,21 +7,13 @@ snapshot), offline builds for training and publishing the online snapshot for de
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from aimsight.cli._common import (
@@ -32,6 +24,7 @@ from aimsight.cli._common import (
     err_console,
     open_workspace,
     print_json,
+    stage_progress,
 )
 from aimsight.core import InvalidInput, Workspace, isoformat_utc
 
@@ -294,29 +287,6 @@ def _value(value: Any) -> str:
     return escape(str(value))
 
 
-@contextmanager
-def _bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A Rich progress bar on stderr following an offline build, or ``None``."""
-    if not enabled:
-        yield None
-        return
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
-
-        yield update
-
-
 @features_app.command("build")
 def build_command(
     as_of: Annotated[
@@ -337,7 +307,7 @@ def build_command(
     moments = _as_of_list(as_of)
     with (
         _service(workspace) as (service, opened),
-        _bar(not as_json and err_console.is_terminal) as progress,
+        stage_progress(not as_json and err_console.is_terminal) as progress,
     ):
         built = service.build_offline(moments, progress=progress, actor=cli_actor())
     if as_json:

@@ -13,14 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -33,11 +25,11 @@ from aimsight.cli._common import (
     err_console,
     open_workspace,
     print_json,
+    stage_progress,
 )
 
 if TYPE_CHECKING:  # the ingest layer loads only when a command runs, for a fast --help
     from aimsight.ingest import BatchResult, IngestService
-    from aimsight.ingest import IngestProgress as ProgressCallback
 
 __all__ = ["DefaultFileGroup", "register"]
 
@@ -74,29 +66,6 @@ def _service(workspace: str | None) -> Iterator[IngestService]:
         yield IngestService(opened, store, Ledger.open(opened, store))
 
 
-@contextmanager
-def _progress(enabled: bool) -> Iterator[ProgressCallback | None]:
-    """A Rich progress display on stderr, fed by the service's progress callback."""
-    if not enabled:
-        yield None
-        return
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
-
-        yield update
-
-
 @ingest_app.command("file")
 def file_command(
     path: Annotated[
@@ -125,7 +94,7 @@ def file_command(
     checked_format = _format(format)
     with (
         _service(workspace) as service,
-        _progress(not as_json and err_console.is_terminal) as progress,
+        stage_progress(not as_json and err_console.is_terminal) as progress,
     ):
         results = service.ingest_path(
             path,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -166,7 +166,7 @@ class TrainingResult:
         return {
             "model": self.version.name,
             "version": self.version.version,
-            "stage": self.validation.stage if hasattr(self.validation, "stage") else None,
+            "stage": self.validation.stage,
             "validated": self.validation.passed,
             "metrics": self.metrics,
             "training_rows": self.training_rows,
@@ -375,8 +375,3 @@ class ModelTrainer:
             "snapshot_digest": digest,
         }
         return _Data(trained, snapshot, provenance)
-
-
-def declared_names(config: ModelsConfig) -> Sequence[str]:
-    """The names of the declared models, in file order."""
-    return [spec.name for spec in config.models]
