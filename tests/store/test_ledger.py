@@ -270,3 +270,28 @@ def test_a_failed_write_is_reported_and_the_next_append_still_works(
             ledger.append("decision.made", actor="nba")
     assert ledger.append("decision.made", actor="nba").seq == 2
     assert ledger.verify().ok
+
+
+def test_rows_written_alongside_an_entry_commit_with_it(ledger: Ledger, any_store: Store) -> None:
+    with any_store.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE side (seq INTEGER, note TEXT)"))
+
+    def write(connection: object, entry: object) -> None:
+        connection.execute(  # type: ignore[attr-defined]
+            text("INSERT INTO side VALUES (:seq, 'kept')"),
+            {"seq": entry.seq},  # type: ignore[attr-defined]
+        )
+
+    entry = ledger.append("decision.made", actor="test", alongside=write)
+    with any_store.engine.connect() as connection:
+        assert connection.execute(text("SELECT seq FROM side")).scalars().all() == [entry.seq]
+
+
+def test_a_failing_alongside_write_leaves_no_entry(ledger: Ledger) -> None:
+    def fail(connection: object, entry: object) -> None:
+        raise RuntimeError("row refused")
+
+    with pytest.raises(RuntimeError, match="row refused"):
+        ledger.append("decision.made", actor="test", alongside=fail)
+    assert ledger.count() == 0
+    assert ledger.verify().ok

@@ -27,7 +27,7 @@ import re
 import secrets
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -128,6 +128,11 @@ class _Draft:
     subject: str | None
     payload_json: str
     personal_json: str | None
+    alongside: Alongside | None = None
+
+
+Alongside = Callable[[Connection, "LedgerEntry"], None]
+"""Writes of the caller's own rows, run in the entry's transaction once the entry is chained."""
 
 
 @dataclass
@@ -193,11 +198,18 @@ class Ledger:
         subject: str | None = None,
         payload: Mapping[str, Any] | None = None,
         personal: Mapping[str, Any] | None = None,
+        alongside: Alongside | None = None,
     ) -> LedgerEntry:
         """Append one entry and return it once it is durably committed.
 
         ``payload`` is chained as it is, so it must hold no personal data; put names, e-mails
         and free text in ``personal``, which is chained by digest only and can be erased.
+
+        ``alongside(connection, entry)`` writes the caller's own rows in the same transaction
+        as the entry (a decision row next to its ledger entry): both are committed or
+        neither. It runs under the ledger's write lock, so it must only write rows it has
+        already checked; if it raises, every entry committed with it in the same group
+        fails too.
 
         Raises:
             InvalidInput: the kind, actor, subject or payload is not acceptable; the message
@@ -205,6 +217,7 @@ class Ledger:
             LedgerError: the database write failed.
         """
         draft = _draft(kind, actor, subject, payload, personal)
+        draft.alongside = alongside
         return self._submit([draft])[0]
 
     def append_many(self, items: Iterable[Mapping[str, Any]]) -> list[LedgerEntry]:
@@ -327,6 +340,9 @@ class Ledger:
             connection.execute(_INSERT_PERSONAL, personal_rows)
         head_values = {"seq": seq, "hash": prev_hash, "seal": self._head_seal(seq, prev_hash)}
         connection.execute(_UPDATE_HEAD if head else _INSERT_HEAD, head_values)
+        for draft, entry in zip(drafts, written, strict=True):
+            if draft.alongside is not None:
+                draft.alongside(connection, entry)
         return written
 
     def erase_personal_data(self, subject: str, *, actor: str, reason: str) -> LedgerEntry:
