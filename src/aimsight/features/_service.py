@@ -383,6 +383,22 @@ class FeatureService:
             )
         return snapshot
 
+    def online_frame(self) -> tuple[str, pd.DataFrame]:
+        """The newest online snapshot whole: its name and one row per customer.
+
+        What batch consumers read (decisions score everyone in a snapshot at once rather
+        than one customer per request); the name changes whenever a newer snapshot is
+        published, so it keys anything computed from the rows.
+
+        Raises:
+            NotFound: no snapshot has been published.
+        """
+        loaded = self._online.current()
+        customers = sorted(loaded.index, key=loaded.index.__getitem__)
+        frame = pd.DataFrame({name: column for name, column in loaded.columns})
+        frame.insert(0, "customer_id", customers)
+        return loaded.path.name, frame
+
     def online(self, customer_id: str) -> dict[str, Any]:
         """A customer's features from the newest online snapshot (JSON-ready; nulls as None).
 
