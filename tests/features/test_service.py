@@ -228,6 +228,20 @@ def test_online_features_come_from_the_newest_published_snapshot(
         features.online("cus_nobody")
 
 
+def test_the_whole_online_snapshot_matches_the_lookups_and_is_named_by_its_file(
+    features: FeatureService,
+) -> None:
+    published = features.publish_online()
+    name, frame = features.online_frame()
+    assert name == Path(published.path).name
+    assert len(frame) == published.customers
+    for row in frame.head(5).to_dict(orient="records"):
+        looked_up = features.online(row["customer_id"])
+        assert looked_up["payments_90d"] == row["payments_90d"]
+    features.publish_online("2026-03-01")
+    assert features.online_frame()[0] != name  # a newer snapshot, a new name
+
+
 def test_transactions_are_successful_payments_per_customer(features: FeatureService) -> None:
     payments = features.transactions(until="2026-04-01")
     assert list(payments.columns) == ["customer_id", "date", "value"]
