@@ -233,3 +233,22 @@ def test_input_that_is_not_rows_is_refused(rows: Any, words: str) -> None:
     with pytest.raises(InvalidInput, match=words) as caught:
         enforce_signature(rows, FEATURES)
     assert caught.value.field == "rows"
+
+
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_a_null_reaches_only_a_field_the_model_fills_itself(as_frame: bool) -> None:
+    specs = (
+        FeatureSpec("web_activity_trend", "number", nullable=True),
+        FeatureSpec("tenure_days", "number"),
+    )
+    rows: Any = [{"web_activity_trend": None, "tenure_days": 30.0}]
+    checked = enforce_signature(pd.DataFrame(rows) if as_frame else rows, specs)
+    assert math.isnan(float(checked.frame["web_activity_trend"].iloc[0]))
+    with pytest.raises(SignatureMismatch, match="tenure_days expects number but row 0 has null"):
+        enforce_signature([{"web_activity_trend": 1.0, "tenure_days": None}], specs)
+
+
+def test_nullable_survives_the_stored_signature() -> None:
+    spec = FeatureSpec("plan", "category", categories=("basic",), nullable=True)
+    assert FeatureSpec.from_dict(spec.to_dict()) == spec
+    assert FeatureSpec.from_dict({"name": "x", "type": "number"}).nullable is False

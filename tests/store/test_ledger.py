@@ -288,7 +288,7 @@ def test_rows_written_alongside_an_entry_commit_with_it(ledger: Ledger, any_stor
 
 
 def test_a_failing_alongside_write_leaves_no_entry(ledger: Ledger) -> None:
-    def fail(connection: object, entry: object) -> None:
+    def fail(_connection: object, _entry: object) -> None:
         raise RuntimeError("row refused")
 
     with pytest.raises(RuntimeError, match="row refused"):

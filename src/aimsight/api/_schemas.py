@@ -522,6 +522,9 @@ class FeatureSpecPublic(_Schema):
     type: Literal["number", "integer", "boolean", "category"]
     description: str
     categories: list[str]
+    nullable: bool = Field(
+        default=False, description="Whether a null may be sent: the model fills it itself."
+    )
 
 
 class ModelArtifactPublic(_Schema):

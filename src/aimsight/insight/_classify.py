@@ -601,7 +601,7 @@ def _prepare(
         frame = frame.loc[~unlabelled]
         check_features(frame, features, min_rows=config.min_rows)
     y = binary_outcome(frame[target], target, positive)
-    specs = feature_specs(frame, features, descriptions)
+    specs = feature_specs(frame, features, descriptions, nullable=True)  # the pipeline imputes
     notes.extend(_identifier_notes(frame, specs))
     return _Prepared(_coerced(frame, specs), y, frame, specs, notes)
 

@@ -34,9 +34,14 @@ def _type_of(series: pd.Series) -> FeatureType:
 
 
 def feature_specs(
-    frame: pd.DataFrame, columns: Sequence[str], descriptions: dict[str, str] | None = None
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    descriptions: dict[str, str] | None = None,
+    *,
+    nullable: bool = False,
 ) -> tuple[FeatureSpec, ...]:
-    """The signature of ``columns`` as ``frame`` holds them (categories list their values)."""
+    """The signature of ``columns`` as ``frame`` holds them (categories list their values);
+    ``nullable`` when the model fills missing values itself."""
     specs = []
     for name in columns:
         kind = _type_of(frame[name])
@@ -49,6 +54,7 @@ def feature_specs(
                 type=kind,
                 description=(descriptions or {}).get(name, ""),
                 categories=categories,
+                nullable=nullable,
             )
         )
     return tuple(specs)

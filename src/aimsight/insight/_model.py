@@ -29,12 +29,17 @@ ModelKind = Literal["churn", "propensity", "survival", "segmentation", "clv"]
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One model input: its name, type and, for categories, the values seen in training."""
+    """One model input: its name, type and, for categories, the values seen in training.
+
+    ``nullable`` says the model fills a missing value itself (the classifiers impute the
+    training median, or treat a missing category as its own value), so a null may reach it.
+    """
 
     name: str
     type: FeatureType
     description: str = ""
     categories: tuple[str, ...] = ()
+    nullable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (the registry stores signatures as JSON)."""
@@ -43,6 +48,7 @@ class FeatureSpec:
             "type": self.type,
             "description": self.description,
             "categories": list(self.categories),
+            "nullable": self.nullable,
         }
 
     @classmethod
@@ -53,6 +59,7 @@ class FeatureSpec:
             type=data["type"],
             description=data.get("description", ""),
             categories=tuple(data.get("categories", ())),
+            nullable=bool(data.get("nullable", False)),
         )
 
 

@@ -9,8 +9,11 @@ null or a non-finite number.
 
 Decisions taken here (and why):
 
-- **Nothing is nullable.** :class:`FeatureSpec` carries no nullable flag, so every field needs
-  a value; a null is refused rather than silently imputed by a model that may not expect it.
+- **Nulls only where the model fills them.** A null reaches a model only for a field whose
+  :class:`FeatureSpec` is ``nullable`` (the classifiers impute the training median and treat a
+  missing category as its own value); elsewhere it is refused rather than silently passed to
+  a model that may not expect it. A customer with no web activity yet still gets a churn
+  score.
 - **No coercion from text.** ``"42"`` is refused where a number is expected: a client that
   sends text has a bug worth seeing, and guessing would hide it.
 - **Booleans are not numbers** and numbers are not booleans (``1`` is refused for a
@@ -155,6 +158,8 @@ def enforce_signature(
             bad = [(i, p) for i, v in enumerate(values) if (p := _value_problem(v, spec))]
         else:
             bad = _bad_rows(values, spec)
+        if spec.nullable:
+            bad = [item for item in bad if item[1] != "null"]
         if bad:
             problems.append(FieldProblem(name, "mistyped", describe_type(spec), _describe_bad(bad)))
             continue
@@ -227,14 +232,13 @@ class _Absent:
 def _bad_rows(column: pd.Series, spec: FeatureSpec) -> list[tuple[int, str]]:
     """(row, what it holds) for each value of ``column`` that ``spec`` does not accept."""
     dtype = column.dtype
-    fast = _fast_check(column, spec, dtype)
-    if fast is not None:
-        return fast
-    bad: list[tuple[int, str]] = []
-    for position, value in enumerate(column.tolist()):
-        found = _value_problem(value, spec)
-        if found is not None:
-            bad.append((position, found))
+    bad = _fast_check(column, spec, dtype)
+    if bad is None:
+        bad = []
+        for position, value in enumerate(column.tolist()):
+            found = _value_problem(value, spec)
+            if found is not None:
+                bad.append((position, found))
     return bad
 
 
@@ -312,7 +316,22 @@ def _value_problem(value: Any, spec: FeatureSpec) -> str | None:
 
 
 def _converted(values: pd.Series | list[Any], spec: FeatureSpec) -> Any:
-    """Checked values in the dtype the model gets: float64, int64, bool or text."""
+    """Checked values in the dtype the model gets: float64, int64, bool or text.
+
+    Nulls (in a nullable field) stay missing: NaN in numbers, integers and booleans (which
+    then arrive as float64), ``None`` in categories.
+    """
+    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy()
+    if missing.any():
+        series = pd.Series(values, dtype=object)
+        if spec.type == "category":
+            return np.asarray(
+                [None if m else str(v) for v, m in zip(series, missing, strict=True)], dtype=object
+            )
+        return np.asarray(
+            [np.nan if m else float(v) for v, m in zip(series, missing, strict=True)],
+            dtype="float64",
+        )
     if isinstance(values, list):
         if spec.type == "number":
             return np.asarray(values, dtype="float64")
