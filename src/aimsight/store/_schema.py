@@ -17,10 +17,12 @@ __all__ = ["TABLE_MODULES", "full_metadata"]
 TABLE_MODULES: tuple[str, ...] = (
     "aimsight.store._ledger_tables",
     "aimsight.security._tables",
+    "aimsight.privacy._tables",
     "aimsight.ingest._tables",
     "aimsight.ingest._collector_tables",
     "aimsight.identity._tables",
     "aimsight.registry._tables",
+    "aimsight.decide._tables",
     "aimsight.aims._tables",
 )
 
