@@ -50,7 +50,10 @@ def _tested(days_ago: int) -> str:
     return (now_utc() - timedelta(days=days_ago)).isoformat()
 
 
-def test_without_decisioning_the_check_is_not_yet_available_never_pass(live: Live) -> None:
+def test_without_decisioning_the_check_is_not_yet_available_never_pass(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "aimsight.decide", None)  # as if not installed
     result = human_oversight(live.context())
     assert result.status is CheckStatus.NOT_YET_AVAILABLE
     assert "have not landed" in result.summary
@@ -102,3 +105,18 @@ def test_a_decisioning_layer_the_check_cannot_read_warns(
     result = human_oversight(live.context())
     assert result.status is CheckStatus.WARN
     assert "brought up to date" in result.summary
+
+
+def test_the_real_decision_layer_is_read_live(live: Live) -> None:
+    from aimsight.decide import DecisionService
+    from tests.decide._fakes import install_flow
+
+    assert human_oversight(live.context()).status is CheckStatus.WARN  # no flow declared
+    install_flow(live.workspace)
+    service = DecisionService(live.workspace, live.store, live.ledger)
+    untested = human_oversight(live.context())
+    assert untested.status is CheckStatus.FAIL
+    assert "retention has a stop switch that was never tested" in untested.summary
+    service.test_stop_switch("retention", actor="governance")
+    passed = human_oversight(live.context())
+    assert passed.status is CheckStatus.PASS, passed.summary

@@ -55,6 +55,13 @@ def human_oversight(context: CheckContext) -> CheckOutcome:
             "store, ledger).oversight() with flow_id, high_stakes, human_review and "
             f"stop_switch_tested_at): {exc}; the check must be brought up to date.",
         )
+    if not flows:
+        return CheckOutcome(
+            CheckStatus.WARN,
+            "No decision flow is declared in this workspace (flows/*.yaml), so there is no "
+            "automated decision to oversee yet; this check passes once high-stakes flows send "
+            "decisions to human review and their stop switches are tested.",
+        )
     high = [flow for flow in flows if flow[1]]
     if not high:
         return CheckOutcome(

@@ -21,6 +21,7 @@ from aimsight.aims._recording import RecordsBase, Unit, get_row
 from aimsight.aims._tables import AISystemRow
 from aimsight.core.errors import Conflict, InvalidInput
 from aimsight.core.ids import new_id
+from aimsight.decide import DecisionService
 from aimsight.identity import IdentityService
 from aimsight.registry import ModelRegistry
 from aimsight.security import ApiKeyService, Role
@@ -235,12 +236,27 @@ class InventoryRecords(RecordsBase):
         ]
 
     def _discover_decision_flows(self) -> list[Discovered]:
-        """Decision flows (issue 5): not built yet, so none are found.
-
-        When the decide layer lands, return one :class:`Discovered` per flow here (kind
-        ``decision_flow``, component the flow id, ``third_party`` from the models it calls).
-        """
-        return []
+        """Every decision flow the workspace serves, with the models it calls."""
+        service = DecisionService(self._workspace, self._store, self._ledger)
+        found = []
+        for flow in service.flows().values():
+            models = sorted({use.model for use in flow.models.values()})
+            found.append(
+                Discovered(
+                    name=f"decision flow {flow.flow}",
+                    kind="decision_flow",
+                    component=f"flow:{flow.flow}",
+                    third_party=(),  # its models are AI systems of their own
+                    purpose=flow.description,
+                    intended_use=(
+                        f"Real-time decisions on {', '.join(flow.channels)}"
+                        + (f" using models {', '.join(models)}" if models else "")
+                        + (", high-stakes actions reviewed by a person" if flow.review else "")
+                    ),
+                    source="decide",
+                )
+            )
+        return found
 
     def _join_or_create(self, item: Discovered, actor: str) -> AISystem:
         with self._unit(actor) as unit:

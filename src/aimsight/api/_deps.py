@@ -9,14 +9,18 @@ from fastapi import Depends, Request
 
 from aimsight.aims import AimsService
 from aimsight.core.workspace import Workspace
+from aimsight.decide import DecisionService
 from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
+from aimsight.privacy import ConsentService
 from aimsight.registry import ModelRegistry, ModelTrainer
 from aimsight.security import ApiKeyService
 from aimsight.store import Ledger, Store
 
 __all__ = [
     "AimsDep",
+    "ConsentsDep",
+    "DecisionsDep",
     "FeaturesDep",
     "IdentityDep",
     "KeysDep",
@@ -43,6 +47,7 @@ class Services:
         self._ledger: Ledger | None = None
         self._registry: ModelRegistry | None = None
         self._features: FeatureService | None = None
+        self._decisions: DecisionService | None = None
         self._head: str | None = None
         self._lock = threading.RLock()
 
@@ -94,6 +99,21 @@ class Services:
             return self._features
 
     @property
+    def decisions(self) -> DecisionService:
+        """The decision service; one per app, so flows, loaded models and batch scores stay
+        in memory between requests."""
+        with self._lock:
+            if self._decisions is None:
+                self._decisions = DecisionService(
+                    self.workspace,
+                    self.store,
+                    self.ledger,
+                    features=self.features,
+                    registry=self.registry,
+                )
+            return self._decisions
+
+    @property
     def trainer(self) -> ModelTrainer:
         """Trains the workspace's declared models into the registry, recording on the ledger."""
         return ModelTrainer(self.workspace, self.store, self.ledger)
@@ -102,6 +122,11 @@ class Services:
     def aims(self) -> AimsService:
         """The AI management system: records, checks, SoA, metrics and packs."""
         return AimsService(self.workspace, self.store, self.ledger)
+
+    @property
+    def consents(self) -> ConsentService:
+        """Consent records and the decision gate, recording every change on the ledger."""
+        return ConsentService(self.workspace, self.store, self.ledger)
 
     @property
     def head_revision(self) -> str:
@@ -121,6 +146,9 @@ class Services:
             if self._owns_store and self._store is not None:
                 self._store.dispose()
                 self._store = None
+            if self._decisions is not None:
+                self._decisions.close()
+            self._decisions = None
             self._ledger = None
             self._registry = None
             self._features = None
@@ -154,6 +182,10 @@ def _features(services: ServicesDep) -> FeatureService:
     return services.features
 
 
+def _decisions(services: ServicesDep) -> DecisionService:
+    return services.decisions
+
+
 def _trainer(services: ServicesDep) -> ModelTrainer:
     return services.trainer
 
@@ -162,7 +194,13 @@ def _aims(services: ServicesDep) -> AimsService:
     return services.aims
 
 
+def _consents(services: ServicesDep) -> ConsentService:
+    return services.consents
+
+
 AimsDep = Annotated[AimsService, Depends(_aims)]
+ConsentsDep = Annotated[ConsentService, Depends(_consents)]
+DecisionsDep = Annotated[DecisionService, Depends(_decisions)]
 KeysDep = Annotated[ApiKeyService, Depends(_keys)]
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
 IdentityDep = Annotated[IdentityService, Depends(_identity)]

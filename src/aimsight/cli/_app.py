@@ -37,7 +37,9 @@ def _register_optional() -> None:
     """Command groups that live in their own modules."""
     from aimsight.cli import (
         _aims_cmds,
+        _consent_cmds,
         _contracts_cmds,
+        _decide_cmds,
         _demo_cmds,
         _features_cmds,
         _identity_cmds,
@@ -57,7 +59,9 @@ def _register_optional() -> None:
         _lineage_cmds,
         _identity_cmds,
         _features_cmds,
+        _consent_cmds,
         _models_cmds,
+        _decide_cmds,
         _ledger_cmds,
         _aims_cmds,
         _users_cmds,

@@ -19,6 +19,8 @@ from rich.panel import Panel
 from aimsight.core import Workspace, WorkspaceError, configure_logging
 from aimsight.core.errors import InvalidInput, NotFound
 from aimsight.demo._aims_seed import seed_aims
+from aimsight.demo._consents import consents_from_lake
+from aimsight.demo._decisions import serve_demo_flows
 from aimsight.demo._generate import generate_company
 from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
@@ -275,6 +277,17 @@ def _release_models_step(context: _StepContext) -> dict[str, Any]:
     return report
 
 
+def _import_consents_step(context: _StepContext) -> dict[str, Any]:
+    """Consents from the ingested consent source into the consent store the gate reads."""
+    report = consents_from_lake(context.workspace, context.store, context.ledger)
+    return {key: value for key, value in report.to_dict().items() if not isinstance(value, list)}
+
+
+def _serve_flows_step(context: _StepContext) -> dict[str, Any]:
+    """The retention and next-best-offer flows: installed, switch-tested and exercised."""
+    return serve_demo_flows(context.workspace, context.store, context.ledger, actor=DEMO_ACTOR)
+
+
 def _seed_aims_step(context: _StepContext) -> dict[str, Any]:
     """A plausible AI management system, then every automated control check, run for real."""
     return seed_aims(context.workspace, context.store, context.ledger, actor=DEMO_ACTOR)
@@ -284,9 +297,11 @@ STEPS: list[tuple[str, Callable[[_StepContext], dict[str, Any]]]] = [
     ("generate synthetic company", _generate_company_step),
     ("ingest sources", _ingest_company_step),
     ("resolve identities", _resolve_identities_step),
+    ("import consents", _import_consents_step),
     ("publish features", _publish_features_step),
     ("train models", _train_models_step),
     ("approve and promote models", _release_models_step),
+    ("serve decision flows", _serve_flows_step),
     ("seed the AI management system and run its checks", _seed_aims_step),
 ]
 
