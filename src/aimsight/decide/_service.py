@@ -58,6 +58,12 @@ FLOWS_FOLDER = "flows"
 
 _LOCK_STRIPES = 256
 
+_CUSTOMER_LOCKS = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+"""One customer's decisions run one at a time in this process (whatever the service object),
+so a contact cap read and the contact written after it cannot interleave. Across processes,
+PostgreSQL's advisory lock does the same (:class:`_AdvisoryLock`); SQLite, the embedded
+single-process tier, relies on this lock alone."""
+
 OUTBOUND_CHANNELS = frozenset({"email", "sms", "push", "phone"})
 """Channels where an action contacts the customer, so it needs the flow's contact purpose
 (marketing) on that channel; on the web the customer came to us and sees the page anyway."""
@@ -97,7 +103,6 @@ class DecisionService:
         self._flows_lock = threading.Lock()
         self._pinned: set[int] = set()  # ids of the flow objects already pinned
         self._digests: dict[int, str] = {}  # content digests by flow object id
-        self._customer_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
 
     # -- flows -------------------------------------------------------------------------------
 
@@ -266,7 +271,7 @@ class DecisionService:
             )
         self._pin(flow, actor)
         customer = request.customer_id
-        lock = self._customer_locks[hash(customer) % _LOCK_STRIPES] if customer else None
+        lock = _CUSTOMER_LOCKS[hash(customer) % _LOCK_STRIPES] if customer else None
         if lock is not None:
             lock.acquire()
         try:

@@ -53,6 +53,26 @@ SYSTEMS: dict[str, dict[str, Any]] = {
         "risk_level": "medium",
     },
 }
+SYSTEMS.update(
+    {
+        "decision flow retention": {
+            "purpose": "Choose a retention offer, call or reminder for customers at risk.",
+            "intended_use": "Real-time retention decisions; offers of 100 or more are reviewed "
+            "by a person before they are sent.",
+            "stakeholders": ["customers", "retention team", "customer service"],
+            "risk_level": "high",
+            "high_stakes": True,
+        },
+        "decision flow next_best_offer": {
+            "purpose": "Suggest an upgrade, the annual plan or an add-on to engaged customers.",
+            "intended_use": "Real-time offers on the web, by e-mail and push; never while a "
+            "complaint is open.",
+            "stakeholders": ["customers", "marketing"],
+            "risk_level": "medium",
+        },
+    }
+)
+
 IDENTITY_PURPOSE = {
     "purpose": "Resolve CRM, billing and web records into one customer per person.",
     "intended_use": "Customer profiles for analytics and decisions.",
@@ -155,9 +175,9 @@ def seed_aims(workspace: Workspace, store: Store, ledger: Ledger, *, actor: str)
             treatment_plan=str(spec["treatment_plan"]),
             controls=list(spec["controls"]),
         )
-    assessed = [name for name in systems if name in ("churn", "segments")] + [
-        name for name, system in systems.items() if system.kind == "identity_matching"
-    ]
+    assessed = [
+        name for name in systems if name in ("churn", "segments", "decision flow retention")
+    ] + [name for name, system in systems.items() if system.kind == "identity_matching"]
     for name in assessed:
         records.add_impact_assessment(
             systems[name].system_id,
