@@ -342,3 +342,22 @@ def test_identifier_links_name_one_customer_per_email_and_leave_shared_ones_out(
     some = values[0]
     customer = links["customer_id"].to_pylist()[0]
     assert identity.lookup("email", some)["customer_id"] == customer
+
+
+def test_a_consent_refusal_follows_the_person_through_a_merge(
+    workspace: Workspace, identity: IdentityService
+) -> None:
+    from aimsight.privacy import ConsentChangeIn, ConsentService
+
+    a = identity.customer_id_of("crm.customers:C1021")
+    b = identity.customer_id_of("crm.customers:C1022")
+    with Store.open(workspace) as store:
+        consent = ConsentService(workspace, store, Ledger.open(workspace, store))
+        consent.set(a, [ConsentChangeIn("*", "email", "revoked", source="t")], actor="t")
+        consent.set(b, [ConsentChangeIn("*", "sms", "revoked", source="t")], actor="t")
+        result = identity.link(a, b, reason="merged accounts", actor="steward")
+        survivor = result["customer_id"]
+        for channel in ("email", "sms"):  # the opt-out given under either id still holds
+            [check] = consent.check(survivor, ["marketing"], channel)
+            assert not check.allowed, channel
+        assert consent.history(result["merged"]) == []

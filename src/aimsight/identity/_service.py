@@ -216,7 +216,8 @@ class IdentityService(Stewardship, Directory):
             step("saving")
             held = [r for r in clustering.refusals if r.reason == "too_large"]
             conflicts = sum(r.reason == "conflict" for r in clustering.refusals)
-            self._save(run_id, keys, assignment, previous, held, identifiers)
+            merges = self._save(run_id, keys, assignment, previous, held, identifiers)
+            self._carry_consent(merges, actor=actor)
             lap("save")
             counts = {"create": 0, "merge": 0, "split": 0}
             for event in assignment.events:
@@ -517,9 +518,11 @@ class IdentityService(Stewardship, Directory):
         previous: Mapping[str, str],
         held: Sequence[Any],
         identifiers: pa.Table,
-    ) -> None:
+    ) -> dict[str, str]:
         """Store what the lake files do not say: aliases, merge and split events, held
-        merges, and which changes since the last run this run has taken in."""
+        merges, and which changes since the last run this run has taken in.
+
+        Returns every customer merged away in this run and its survivor."""
         now = now_text()
         live = set(assignment.customer_of)
         present = set(keys)
@@ -546,9 +549,11 @@ class IdentityService(Stewardship, Directory):
             for key, before in previous.items():
                 if key in now_of and before not in live:
                     moved_to.setdefault(before, now_of[key])
+            merges = dict(assignment.aliases)
             for customer, survivor in moved_to.items():
                 if customer not in assignment.aliases:
                     self._alias(session, customer, survivor, "merge", now)
+                    merges[customer] = survivor
             bulk_insert(
                 session,
                 IdentityEventRow,
@@ -603,6 +608,7 @@ class IdentityService(Stewardship, Directory):
                                 IdentifierRow.kind == kind, IdentifierRow.value == value
                             )
                         )
+        return merges
 
     @staticmethod
     def _identifier_table(

@@ -36,6 +36,7 @@ from aimsight.identity._tables import (
     OverrideRow,
     RecordLinkRow,
 )
+from aimsight.privacy import ConsentService
 from aimsight.store import Lake, Ledger, Store
 
 __all__ = [
@@ -333,6 +334,18 @@ class IdentityState:
             ("record_key", "customer_id", "run_id"),
             [(k, customer_id, cause) for k in keys],
         )
+
+    def _carry_consent(self, merges: Mapping[str, str], *, actor: str) -> None:
+        """Move the consent of merged-away customers onto their survivors, so a refusal
+        given under either id still stops decisions about the person."""
+        survivors: dict[str, list[str]] = {}
+        for away, survivor in merges.items():
+            survivors.setdefault(survivor, []).append(away)
+        if not survivors:
+            return
+        consent = ConsentService(self._workspace, self._store, self._ledger)
+        for survivor, gone in sorted(survivors.items()):
+            consent.merge_customers(gone, survivor, actor=actor)
 
     @staticmethod
     def _alias(session: Any, alias: str, survivor: str, reason: str, now: str) -> None:

@@ -89,6 +89,7 @@ class Stewardship(IdentityState):
             payload={"customers": sorted((a, b)), "survivor": survivor},
             personal={"reason": reason},
         )
+        self._carry_consent({merged: survivor}, actor=actor)
         return {"customer_id": survivor, "merged": merged, "records": records_a + records_b}
 
     def unlink(self, first: str, second: str, *, reason: str, actor: str) -> dict[str, Any]:
