@@ -21,6 +21,8 @@ from aimsight.security import ROLE_PERMISSIONS, Permission, Role
 from aimsight.store import Ledger
 from tests.api.conftest import Api, open_api
 from tests.api.test_aims import AIMS_SAMPLES
+from tests.api.test_consents import CONSENT_SAMPLES
+from tests.api.test_decisions import DECISION_SAMPLES
 from tests.api.test_features import FEATURE_SAMPLES
 from tests.api.test_identity import company_workspace
 from tests.api.test_models import MODEL_SAMPLES
@@ -93,6 +95,8 @@ SAMPLES: dict[tuple[str, str], Callable[[Api], tuple[str, object]]] = {
 SAMPLES.update(MODEL_SAMPLES)
 SAMPLES.update(FEATURE_SAMPLES)
 SAMPLES.update(AIMS_SAMPLES)
+SAMPLES.update(CONSENT_SAMPLES)
+SAMPLES.update(DECISION_SAMPLES)
 
 
 def _target(api: Api) -> str:
