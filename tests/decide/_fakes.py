@@ -136,6 +136,9 @@ class FakeFeatures:
             raise NotFound(f"customer {customer_id!r} is not in the online snapshot")
         return {"customer_id": customer_id, "as_of": self.as_of, **row}
 
+    def online_version(self) -> str:
+        return self.snapshot
+
     def online_frame(self) -> tuple[str, pd.DataFrame]:
         frame = pd.DataFrame([{"customer_id": c, **r} for c, r in self.rows.items()])
         return self.snapshot, frame

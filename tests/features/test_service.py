@@ -233,7 +233,7 @@ def test_the_whole_online_snapshot_matches_the_lookups_and_is_named_by_its_file(
 ) -> None:
     published = features.publish_online()
     name, frame = features.online_frame()
-    assert name == Path(published.path).name
+    assert name == Path(published.path).name == features.online_version()
     assert len(frame) == published.customers
     for row in frame.head(5).to_dict(orient="records"):
         looked_up = features.online(row["customer_id"])

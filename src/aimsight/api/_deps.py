@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
 from aimsight.aims import AimsService
+from aimsight.core.errors import AimsightError
 from aimsight.core.workspace import Workspace
-from aimsight.decide import DecisionService
+from aimsight.decide import FLOWS_FOLDER, DecisionService
 from aimsight.features import FeatureService
 from aimsight.identity import IdentityService
 from aimsight.privacy import ConsentService
@@ -31,6 +33,9 @@ __all__ = [
     "TrainerDep",
     "get_services",
 ]
+
+
+_log = logging.getLogger("aimsight.api")
 
 
 class Services:
@@ -137,8 +142,20 @@ class Services:
             return self._head
 
     def open(self) -> None:
-        """Open the store and the ledger now rather than on the first request."""
+        """Open the store and the ledger now rather than on the first request, and start
+        scoring the decision flows' models in the background (so the first decisions read
+        batch scores instead of scoring live)."""
         _ = self.ledger
+        if any((self.workspace.root / FLOWS_FOLDER).glob("*.yaml")):
+            threading.Thread(target=self._warm_decisions, name="aimsight-warm", daemon=True).start()
+
+    def _warm_decisions(self) -> None:
+        try:
+            self.decisions.warm()
+        except AimsightError as exc:  # a bad flow file: decisions answer with the error
+            _log.warning("decision flows not warmed: %s", exc.message)
+        except Exception:  # noqa: BLE001 - the app closed meanwhile; warming is only a speed-up
+            _log.debug("decision flows not warmed", exc_info=True)
 
     def close(self) -> None:
         """Dispose of the store if this app opened it."""

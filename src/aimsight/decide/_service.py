@@ -340,7 +340,7 @@ class DecisionService:
             return self._fallback(flow, plan, reason, request, history, now)
         plan["reason_codes"].append("consent_granted")
 
-        snapshot = str(row.get("as_of"))
+        snapshot = self._features.online_version()
         scores: dict[str, float | None] = {}
         acted: dict[str, ModelScore] = {}
         for alias, use in flow.models.items():

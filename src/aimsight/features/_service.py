@@ -399,6 +399,15 @@ class FeatureService:
         frame.insert(0, "customer_id", customers)
         return loaded.path.name, frame
 
+    def online_version(self) -> str:
+        """The name of the newest online snapshot (what :meth:`online_frame` returns with
+        the rows): cheap, so a decision can check that batch scores match its features.
+
+        Raises:
+            NotFound: no snapshot has been published.
+        """
+        return self._online.current().path.name
+
     def online(self, customer_id: str) -> dict[str, Any]:
         """A customer's features from the newest online snapshot (JSON-ready; nulls as None).
 

@@ -967,7 +967,7 @@ def parse_ref(ref: VersionRef) -> int | str:
     elif isinstance(ref, str):
         text = ref.strip().lower()
         digits = text[1:] if text.startswith("v") else text
-        if digits.isdigit() and int(digits) >= 1:
+        if digits.isascii() and digits.isdigit() and int(digits) >= 1:
             return int(digits)
         if text in _NAMED_REFS:
             return text
