@@ -15,12 +15,14 @@ import builtins
 import hashlib
 import hmac
 import re
+import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import OperationalError
 
 from aimsight.core.clock import isoformat_utc, now_utc
 from aimsight.core.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -211,10 +213,35 @@ class ApiKeyService:
                 raise AuthenticationFailed(
                     f"the API key has a role this version does not know ({row.role!r})"
                 ) from None
-            now = now_utc()
-            if _due(row.last_used_at, now):
-                row.last_used_at = isoformat_utc(now)
-            return _from_row(row, role)
+            key = _from_row(row, role)
+        noted = self._note_use(key_id, row.last_used_at)
+        return key if noted is None else replace(key, last_used_at=noted)
+
+    def _note_use(self, key_id: str, recorded: str | None) -> str | None:
+        """Record that the key was used, at most once a minute and by one thread at a time.
+
+        Best effort: when the store is busy (many requests at once on SQLite), the note is
+        skipped rather than failing the request; the next minute's request writes it.
+        """
+        now = now_utc()
+        if not _due(recorded, now):
+            return None
+        with _NOTING:
+            last = _NOTED.get(key_id)
+            if last is not None and timedelta(0) <= now - last < _LAST_USED_RESOLUTION:
+                return None
+            _NOTED[key_id] = now
+        noted = isoformat_utc(now)
+        try:
+            with self._store.session() as session:
+                session.execute(
+                    update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=noted)
+                )
+        except OperationalError:
+            with _NOTING:
+                _NOTED.pop(key_id, None)
+            return None
+        return noted
 
     def count_active(self) -> int:
         """How many keys are not revoked."""
@@ -236,6 +263,11 @@ class ApiKeyService:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+_NOTED: dict[str, datetime] = {}
+"""When this process last wrote each key's last use (requests share it across service objects)."""
+_NOTING = threading.Lock()
 
 
 def _due(last_used_at: str | None, now: datetime) -> bool:
