@@ -9,7 +9,7 @@ without the route's permission is 403 naming both. Every route declares its perm
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -61,7 +61,7 @@ def authenticated_key(
 CallerDep = Annotated[ApiKey, Depends(authenticated_key)]
 
 
-def require(permission: Permission) -> Callable[[ApiKey], ApiKey]:
+def require(permission: Permission) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that lets the request through only if the key's role has ``permission``.
 
     Raises (from the dependency):
@@ -69,7 +69,7 @@ def require(permission: Permission) -> Callable[[ApiKey], ApiKey]:
         PermissionDenied: the role lacks ``permission``; the message names both.
     """
 
-    def check(caller: CallerDep) -> ApiKey:
+    async def check(caller: CallerDep) -> ApiKey:  # no I/O: run on the event loop
         if not has_permission(caller.role, permission):
             raise PermissionDenied(
                 f"role {caller.role.value!r} does not have the permission "
