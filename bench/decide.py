@@ -159,6 +159,7 @@ def _in_process(
 ) -> InProcess:
     result = InProcess()
     with Store.open(workspace) as store:
+        store.checkpoint_in_background()  # as `aimsight serve` does
         ledger = Ledger.open(workspace, store)
         features = FeatureService(workspace, store, ledger)
         service = DecisionService(workspace, store, ledger, features=features)
@@ -238,6 +239,7 @@ def _ledger_anchor(
     anchor = Workspace.create(scratch)
     latencies: list[float] = []
     with Store.open(anchor) as store:
+        store.checkpoint_in_background()  # the same store settings as the decisions
         ledger = Ledger.open(anchor, store)
         for _ in range(200):  # warm-up
             ledger.append(entry.kind, actor=ACTOR, subject=entry.subject, payload=entry.payload)

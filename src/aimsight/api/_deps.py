@@ -146,6 +146,8 @@ class Services:
         scoring the decision flows' models in the background (so the first decisions read
         batch scores instead of scoring live)."""
         _ = self.ledger
+        if self._owns_store:  # a long-running server: no commit stalls on a WAL checkpoint
+            self.store.checkpoint_in_background()
         if any((self.workspace.root / FLOWS_FOLDER).glob("*.yaml")):
             threading.Thread(target=self._warm_decisions, name="aimsight-warm", daemon=True).start()
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +36,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._checkpointer: _Checkpointer | None = None
 
     @classmethod
     def open(cls, workspace: Workspace, *, upgrade: bool | None = None) -> Store:
@@ -139,8 +142,30 @@ class Store:
         finally:
             connection.close()
 
+    def checkpoint_in_background(self, interval: float = 1.0) -> bool:
+        """On SQLite, move the write-ahead log into the database from a background thread
+        every ``interval`` seconds instead of inside whichever commit crosses SQLite's
+        threshold. Returns whether it started (never on PostgreSQL).
+
+        A long-running server calls this: an automatic checkpoint stalls the one commit that
+        triggers it (6-12 ms on a decision's ledger write, the whole p99 tail); a passive
+        checkpoint from another thread blocks no reader and no writer. Short-lived commands
+        keep SQLite's automatic checkpoints, so the log never grows unattended.
+        """
+        if not is_sqlite(self.engine) or self._checkpointer is not None:
+            return self._checkpointer is not None
+        event.listen(self.engine, "connect", _no_automatic_checkpoint)
+        self.engine.dispose()  # pooled connections were opened with automatic checkpoints
+        self._checkpointer = _Checkpointer(self.engine, interval)
+        self._checkpointer.start()
+        return True
+
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (after a last checkpoint, if checkpointing here)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+            event.remove(self.engine, "connect", _no_automatic_checkpoint)
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -160,3 +185,35 @@ def _alembic_config(connection: Connection | None = None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def _no_automatic_checkpoint(dbapi_connection: Any, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
+class _Checkpointer(threading.Thread):
+    """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` every ``interval`` seconds until stopped."""
+
+    def __init__(self, engine: Engine, interval: float) -> None:
+        super().__init__(name="aimsight-wal-checkpoint", daemon=True)
+        self._engine = engine
+        self._interval = interval
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            self._checkpoint()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=5)
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        try:
+            with self._engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except SQLAlchemyError:  # busy or closing: the next round (or SQLite) catches up
+            pass
