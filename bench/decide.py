@@ -436,6 +436,7 @@ def _http(
     connections: int,
     logs: Path,
     progress: Progress,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """The bare anchor, then ``aimsight serve``, each warmed up for a few seconds and then
     driven at ``rate`` for ``seconds``; the ledger is checked against aimsight's answers."""
@@ -472,6 +473,8 @@ def _http(
         str(port),
         "--workspace",
         str(workspace.root),
+        "--workers",
+        str(workers),
     ]
     with _server(serve_command, port, logs / "aimsight.log") as base:
         drive(base, headers, "aimsight: warm-up", HTTP_WARMUP_SECONDS)
@@ -483,6 +486,7 @@ def _http(
         "rate": rate,
         "seconds": seconds,
         "connections": connections,
+        "workers": workers,
         "aimsight": summary,
         "bare": anchor,
         "p50_ratio": round(summary["p50_ms"] / anchor["p50_ms"], 2),
@@ -585,6 +589,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--connections", type=int, default=64, help="kept-alive connections")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes of `aimsight serve`"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-http", action="store_true", help="in process only")
     parser.add_argument("--profile", action="store_true", help="cProfile 1,000 more decisions")
@@ -650,6 +657,7 @@ def main() -> None:
                 args.connections,
                 Path(args.logs) if args.logs else scratch,
                 progress,
+                workers=args.workers,
             )
     if args.json:
         print(json.dumps(results, indent=2))

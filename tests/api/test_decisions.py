@@ -137,6 +137,17 @@ def test_a_decision_is_answered_with_its_ledger_entry_already_written(caller: Ca
     assert caller.ledger().verify().ok
 
 
+def test_the_decision_answer_is_exactly_what_its_documented_schema_says(caller: Caller) -> None:
+    from aimsight.api._routes.decisions import DecisionPublic
+
+    for customer, channel in ((LOW_RISK, "email"), (HIGH_RISK, "email"), (LOW_RISK, "web")):
+        answer = ok(caller.decide(customer, channel))
+        assert DecisionPublic.model_validate(answer).model_dump() == answer
+    schema = caller.api.client.get("/openapi.json").json()
+    documented = schema["paths"]["/v1/decisions"]["post"]["responses"]["200"]
+    assert documented["content"]["application/json"]["schema"]["$ref"].endswith("DecisionPublic")
+
+
 def test_a_warmed_service_answers_from_the_snapshot_s_batch_scores(caller: Caller) -> None:
     """The service scored the whole online snapshot at start-up (``warm``), so a customer of
     that snapshot is answered from the batch, not scored live per request (which costs

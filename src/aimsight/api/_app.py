@@ -21,7 +21,7 @@ from aimsight.api._routes.collect import flush_periodically
 from aimsight.core.workspace import Workspace
 from aimsight.store import Store
 
-__all__ = ["create_app"]
+__all__ = ["app_from_environment", "create_app"]
 
 _DESCRIPTION = """\
 Governed customer intelligence. Every `/v1` route needs an API key
@@ -88,3 +88,9 @@ def create_app(workspace: Workspace, *, store: Store | None = None) -> FastAPI:
     # app.routes lists every route with its full path: the access log and tests use that.
     app.router.routes.extend(v1_routes())
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the workspace ``$AIMSIGHT_WORKSPACE`` names: what each worker process of
+    ``aimsight serve --workers N`` builds for itself (uvicorn imports it by name)."""
+    return create_app(Workspace.open())

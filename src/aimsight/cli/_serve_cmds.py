@@ -1,7 +1,8 @@
-"""``aimsight serve``: run the HTTP API on one uvicorn process."""
+"""``aimsight serve``: run the HTTP API on uvicorn, in one process or several."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -20,6 +21,15 @@ def serve_command(
         int | None,
         typer.Option(min=1, max=65535, help="TCP port to listen on (default: api.port)."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes. On SQLite, contact caps are exact within a process; "
+            "serve several workers from PostgreSQL to keep them exact across processes.",
+        ),
+    ] = 1,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Serve the API of a workspace (docs at /docs); stop with Ctrl+C."""
@@ -41,12 +51,27 @@ def serve_command(
             f"create one with `aimsight users add admin --role admin -w {opened.root}`",
             highlight=False,
         )
+    options = {
+        "host": host or settings.api.host,
+        "port": port or settings.api.port,
+        "access_log": False,  # aimsight writes its own access log, without query strings
+        "log_level": settings.logging.level.lower(),
+    }
+    if workers == 1:
+        uvicorn.run(create_app(opened), **options)  # type: ignore[arg-type]
+        return
+    if opened.database_url.startswith("sqlite"):
+        err_console.print(
+            f"[yellow]note:[/yellow] {workers} workers share a SQLite store: contact caps are "
+            "exact within each worker, not across them (use PostgreSQL for that)",
+            highlight=False,
+        )
+    os.environ["AIMSIGHT_WORKSPACE"] = str(opened.root)  # each worker opens it by itself
     uvicorn.run(
-        create_app(opened),
-        host=host or settings.api.host,
-        port=port or settings.api.port,
-        access_log=False,  # aimsight writes its own access log, without query strings
-        log_level=settings.logging.level.lower(),
+        "aimsight.api:app_from_environment",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
     )
 
 

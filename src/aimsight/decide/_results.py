@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from aimsight.core.errors import InvalidInput
@@ -122,8 +122,9 @@ class Decision:
         return self.actions[0].action_id if self.actions else None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        data = asdict(self)
+        """A JSON-ready dict (shallow: the models and factors are already plain dicts, and
+        every API decision builds this, so nothing is deep-copied)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["actions"] = [a.to_dict() for a in self.actions]
         data["reason_codes"] = list(self.reason_codes)
         data["top_factors"] = list(self.top_factors)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from aimsight.core.clock import isoformat_utc, now_utc
@@ -200,20 +200,21 @@ class ApiKeyService:
                 "the API key is malformed; keys look like aims_ak_<id>_<secret>"
             )
         key_id, secret = match.groups()
-        with self._store.session() as session:
-            row = session.get(ApiKeyRow, key_id)
-            expected = row.secret_hash if row is not None else _NO_MATCH
-            if not hmac.compare_digest(_digest(secret), expected) or row is None:
-                raise AuthenticationFailed("the API key is not valid")
-            if row.revoked_at is not None:
-                raise AuthenticationFailed("the API key has been revoked")
-            try:
-                role = Role(row.role)
-            except ValueError:
-                raise AuthenticationFailed(
-                    f"the API key has a role this version does not know ({row.role!r})"
-                ) from None
-            key = _from_row(row, role)
+        # A plain indexed read, not an ORM session: every API request makes it.
+        with self._store.engine.connect() as connection:
+            row = connection.execute(_SELECT_KEY, {"key_id": key_id}).first()
+        expected = row.secret_hash if row is not None else _NO_MATCH
+        if not hmac.compare_digest(_digest(secret), expected) or row is None:
+            raise AuthenticationFailed("the API key is not valid")
+        if row.revoked_at is not None:
+            raise AuthenticationFailed("the API key has been revoked")
+        try:
+            role = Role(row.role)
+        except ValueError:
+            raise AuthenticationFailed(
+                f"the API key has a role this version does not know ({row.role!r})"
+            ) from None
+        key = _from_row(row, role)
         noted = self._note_use(key_id, row.last_used_at)
         return key if noted is None else replace(key, last_used_at=noted)
 
@@ -265,6 +266,17 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+_SELECT_KEY = select(
+    ApiKeyRow.key_id,
+    ApiKeyRow.name,
+    ApiKeyRow.role,
+    ApiKeyRow.secret_hash,
+    ApiKeyRow.created_at,
+    ApiKeyRow.created_by,
+    ApiKeyRow.revoked_at,
+    ApiKeyRow.last_used_at,
+).where(ApiKeyRow.key_id == bindparam("key_id"))
+
 _NOTED: dict[str, datetime] = {}
 """When this process last wrote each key's last use (requests share it across service objects)."""
 _NOTING = threading.Lock()
@@ -295,7 +307,7 @@ def _check_actor(actor: str, field: str) -> None:
         raise InvalidInput(f"{field} must be 1-{_MAX_ACTOR} characters", field=field)
 
 
-def _from_row(row: ApiKeyRow, role: Role | None = None) -> ApiKey:
+def _from_row(row: Any, role: Role | None = None) -> ApiKey:
     return ApiKey(
         key_id=row.key_id,
         name=row.name,
