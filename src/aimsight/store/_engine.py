@@ -29,6 +29,10 @@ def redact_url(url: str | URL) -> str:
         return "<unparseable url>"
 
 
+SQLITE_POOL_SIZE = 16
+"""Connections a SQLite store keeps open at least (they are cheap: a file handle each)."""
+
+
 def create_store_engine(url: str, *, schema: str | None = None, pool_size: int = 5) -> Engine:
     """Create the store's engine.
 
@@ -54,7 +58,13 @@ def create_store_engine(url: str, *, schema: str | None = None, pool_size: int =
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     elif parsed.get_backend_name() == "sqlite":
-        kwargs.update(connect_args={"check_same_thread": False, "timeout": 30})
+        # A server's thread pool runs up to 40 requests at once: keep enough connections
+        # pooled that none is opened (and set up with its pragmas) per request.
+        kwargs.update(
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=max(pool_size, SQLITE_POOL_SIZE),
+            max_overflow=SQLITE_POOL_SIZE,
+        )
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
