@@ -41,6 +41,7 @@ bench: install-dev
 	$(BIN)/python bench/identity.py
 	$(BIN)/python bench/churn.py
 	$(BIN)/python bench/clv.py
+	$(BIN)/python bench/decide.py
 
 clean:
 	rm -rf $(VENV) .aimsight-demo .pytest_cache .mypy_cache .ruff_cache
