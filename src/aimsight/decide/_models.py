@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -229,33 +230,23 @@ class ModelLoop:
                 error="model_unavailable",
                 detail=f"model {model!r} has no {role} version",
             )
+        scored = partial(ModelScore, alias, model, version, role, output)
+
+        def elapsed() -> float:
+            return (time.perf_counter() - start) * 1000
+
         key = (model, version, output, snapshot)
         batch = self._batches.get(key)
         if batch is not None and customer_id in batch.scores:
             score = batch.scores[customer_id]
-            elapsed = (time.perf_counter() - start) * 1000
             if score is None:
-                return ModelScore(
-                    alias,
-                    model,
-                    version,
-                    role,
-                    output,
+                return scored(
                     None,
                     error="model_error",
                     detail=batch.problems.get(customer_id),
-                    elapsed_ms=elapsed,
+                    elapsed_ms=elapsed(),
                 )
-            return ModelScore(
-                alias,
-                model,
-                version,
-                role,
-                output,
-                score,
-                batch.factors.get(customer_id, ()),
-                elapsed_ms=elapsed,
-            )
+            return scored(score, batch.factors.get(customer_id, ()), elapsed_ms=elapsed())
         if batch is None:
             self._build_later(key)
         future: Future[tuple[float | None, tuple[dict[str, Any], ...]]] = self._executor.submit(
@@ -265,42 +256,22 @@ class ModelLoop:
             score, factors = future.result(timeout=timeout_ms / 1000)
         except FutureTimeout:
             future.cancel()
-            return ModelScore(
-                alias,
-                model,
-                version,
-                role,
-                output,
+            return scored(
                 None,
                 error="model_timeout",
                 detail=f"{model} v{version} took longer than {timeout_ms:g} ms",
                 source="live",
-                elapsed_ms=(time.perf_counter() - start) * 1000,
+                elapsed_ms=elapsed(),
             )
         except Exception as exc:  # noqa: BLE001 - any model failure falls back, named
-            return ModelScore(
-                alias,
-                model,
-                version,
-                role,
-                output,
+            return scored(
                 None,
                 error="model_error",
                 detail=_first_line(exc),
                 source="live",
-                elapsed_ms=(time.perf_counter() - start) * 1000,
+                elapsed_ms=elapsed(),
             )
-        return ModelScore(
-            alias,
-            model,
-            version,
-            role,
-            output,
-            score,
-            factors,
-            source="live",
-            elapsed_ms=(time.perf_counter() - start) * 1000,
-        )
+        return scored(score, factors, source="live", elapsed_ms=elapsed())
 
     def _load(self, model: str, version: int) -> ScoringModel:
         key = (model, version)
