@@ -200,18 +200,23 @@ def test_no_generated_request_gets_a_server_error(
 
 
 @pytest.mark.parametrize(
-    ("method", "url", "body"),
+    ("method", "url", "body", "field"),
     [
-        ("POST", "/v1/models/churn/versions/%C2%B2/retire", {"reason": "fuzz"}),  # "²"
-        ("POST", "/v1/models/churn/score", {"rows": [{}], "ref": "\u00b9"}),  # "¹"
+        ("POST", "/v1/models/churn/versions/%C2%B2/retire", {"reason": "fuzz"}, "version"),
+        ("POST", "/v1/models/churn/score", {"rows": [{}], "ref": "\u00b9"}, "version"),
+        ("GET", f"/v1/ledger/entries?after_seq={2**64}", None, "query.after_seq"),
     ],
-    ids=["superscript version in the path", "superscript ref in the body"],
+    ids=[
+        "superscript version in the path",
+        "superscript ref in the body",
+        "a sequence number too large for the database",
+    ],
 )
 def test_requests_the_fuzzer_found_are_answered_without_a_server_error(
-    fuzz: Fuzz, method: str, url: str, body: object
+    fuzz: Fuzz, method: str, url: str, body: object, field: str
 ) -> None:
     """Found by the fuzz above, pinned so they stay fixed: a version like "²" passes
-    ``str.isdigit`` but not ``int``."""
+    ``str.isdigit`` but not ``int``; an integer past 2**63 - 1 overflows SQLite."""
     response = fuzz.api.client.request(method, url, json=body, headers=fuzz.headers)
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"][0]["field"] == "version"
+    assert response.json()["error"]["details"][0]["field"] == field

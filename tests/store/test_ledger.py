@@ -295,3 +295,9 @@ def test_a_failing_alongside_write_leaves_no_entry(ledger: Ledger) -> None:
         ledger.append("decision.made", actor="test", alongside=fail)
     assert ledger.count() == 0
     assert ledger.verify().ok
+
+
+def test_paging_past_any_possible_sequence_is_a_clear_error(ledger: Ledger) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        ledger.entries(after_seq=2**64)
+    assert caught.value.field == "after_seq"

@@ -47,6 +47,7 @@ from aimsight.store._store import Store
 __all__ = ["GENESIS_HASH", "Ledger", "LedgerEntry", "LedgerVerification"]
 
 GENESIS_HASH = "0" * 64
+_MAX_SEQ = 2**63 - 1  # the largest sequence number a 64-bit column holds
 KEY_BYTES = 32
 _HEAD_ID = 1
 _LEDGER_LOCK_ID = 0x6C656467  # "ledg": PostgreSQL advisory lock held by each ledger write
@@ -423,10 +424,14 @@ class Ledger:
         prefix), time (``since`` inclusive, ``until`` exclusive) and ``after_seq`` for paging.
 
         Raises:
-            InvalidInput: ``limit`` is not positive.
+            InvalidInput: ``limit`` is not positive, or ``after_seq`` is not a sequence number.
         """
         if limit < 1:
             raise InvalidInput(f"limit must be at least 1, got {limit}", field="limit")
+        if after_seq is not None and not 0 <= after_seq <= _MAX_SEQ:
+            raise InvalidInput(
+                f"after_seq must be a sequence number from 0 to {_MAX_SEQ}", field="after_seq"
+            )
         where = []
         if subject is not None:
             where.append(_entries.c.subject == subject)

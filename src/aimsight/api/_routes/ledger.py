@@ -33,7 +33,8 @@ def list_entries(
     ] = None,
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601).")] = None,
     after_seq: Annotated[
-        int | None, Query(ge=0, description="Only entries after this sequence (paging).")
+        int | None,
+        Query(ge=0, le=2**63 - 1, description="Only entries after this sequence (paging)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many.")] = 100,
 ) -> LedgerPage:
