@@ -15,6 +15,7 @@ file stays well under a minute.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,9 @@ def test_no_generated_request_gets_a_server_error(
 
     @settings(
         max_examples=_examples(method, path),
+        # The same examples on every run, so CI stays reproducible; set AIMSIGHT_FUZZ_RANDOM=1
+        # to explore new ones (that is how the cases pinned below were found).
+        derandomize=not os.environ.get("AIMSIGHT_FUZZ_RANDOM"),
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
