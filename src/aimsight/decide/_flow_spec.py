@@ -459,6 +459,7 @@ class Flow(_Spec):
     contact_policy: ContactPolicy = ContactPolicy()
     actions: tuple[Action, ...] = Field(min_length=1, max_length=200)
     _features: frozenset[str] | None = PrivateAttr(default=None)
+    _digest: str | None = PrivateAttr(default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form (what the ledger and the registry store)."""
@@ -466,9 +467,12 @@ class Flow(_Spec):
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the canonical JSON form: equal flows have equal digests."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 of the canonical JSON form: equal flows have equal digests (computed once;
+        the flow is frozen and every decision records it)."""
+        if self._digest is None:
+            text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+            self._digest = hashlib.sha256(text.encode()).hexdigest()
+        return self._digest
 
     def action(self, action_id: str) -> Action:
         """The action with this id.

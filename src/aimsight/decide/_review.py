@@ -85,7 +85,13 @@ class ReviewQueue:
             raise InvalidInput("say why: a verdict needs a reason", field="reason")
         if len(reason) > 2000:
             raise InvalidInput("the reason must be at most 2,000 characters", field="reason")
+        self.expire_overdue(actor="system:review-deadline")
         current = self.get(review_id)
+        if current.status != "pending":
+            raise Conflict(
+                f"review {review_id} is {current.status}, not pending; only a pending review "
+                "takes a verdict"
+            )
         if verdict == "override":
             allowed = valid_actions(current.flow)
             if not action or action not in allowed:
@@ -98,7 +104,6 @@ class ReviewQueue:
             raise InvalidInput(
                 f"only an override names an action; {verdict} takes none", field="action"
             )
-        self.expire_overdue(actor="system:review-deadline")
         at = isoformat_utc(now_utc())
         final = {"approve": current.proposed_action, "override": action, "reject": None}[verdict]
         status = _STATUS[verdict]
@@ -136,13 +141,6 @@ class ReviewQueue:
                     )
                 )
 
-        with self._store.session() as session:
-            row = session.get(ReviewRow, review_id)
-            if row is None or row.status != "pending":
-                raise Conflict(
-                    f"review {review_id} is {row.status if row else 'gone'}, not pending; "
-                    "only a pending review takes a verdict"
-                )
         self._ledger.append(
             "decision.reviewed",
             actor=reviewer,

@@ -15,7 +15,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from aimsight.decide._results import (
 from aimsight.decide._review import ReviewQueue
 from aimsight.decide._tables import ContactRow, DecisionRow, OutcomeRow, ReviewRow
 from aimsight.features import FeatureService
-from aimsight.privacy import ConsentService
+from aimsight.privacy import ConsentRecord, ConsentService, effective
 from aimsight.registry import ModelRegistry
 from aimsight.store import Ledger, LedgerEntry, Store
 
@@ -101,8 +101,7 @@ class DecisionService:
         self._models: ModelLoop | None = None
         self._flows: dict[str, Flow] | None = None
         self._flows_lock = threading.Lock()
-        self._pinned: set[int] = set()  # ids of the flow objects already pinned
-        self._digests: dict[int, str] = {}  # content digests by flow object id
+        self._pinned: set[tuple[str, int, str]] = set()  # (flow, version, digest) on record
 
     # -- flows -------------------------------------------------------------------------------
 
@@ -139,8 +138,6 @@ class DecisionService:
         flows = load_flows(self.flows_folder, features=names)
         with self._flows_lock:
             self._flows = flows
-            self._pinned.clear()
-            self._digests.clear()
         if self._models is not None:
             self._models.refresh()
         return flows
@@ -293,7 +290,7 @@ class DecisionService:
             "decision_id": new_id("dec"),
             "flow": flow.flow,
             "flow_version": flow.version,
-            "flow_digest": self._digest(flow),
+            "flow_digest": flow.digest,
             "channel": request.channel,
             "customer_known": False,
             "models": [],
@@ -332,7 +329,10 @@ class DecisionService:
         if row is None:
             return self._fallback(flow, plan, "customer_unknown", request, history, now)
         plan["customer_known"] = True
-        checks = self._consent.check(customer_id, list(flow.consent.purposes), request.channel)
+        policy = self._consent.policy
+        consents = self._consent.records(customer_id)  # read once; every check below uses it
+        plan["consent_records"] = consents
+        checks = effective(consents, policy, list(flow.consent.purposes), request.channel)
         plan["consent"] = [_consent_dict(c) for c in checks]
         refused = [c for c in checks if not c.allowed]
         if refused:
@@ -391,7 +391,7 @@ class DecisionService:
         )
         for candidate in candidates:
             blocks = self._contact_blocks(
-                flow, candidate.action, request, history, now, timezone, env, customer_id
+                flow, candidate.action, request, history, now, timezone, env, customer_id, consents
             )
             if blocks:
                 plan["contact_blocks"].extend(blocks)
@@ -454,6 +454,7 @@ class DecisionService:
                 timezone,
                 env or _empty_env(request),
                 plan["customer_id"],
+                plan.get("consent_records"),
             )
         if blocks:
             plan["contact_blocks"].extend(blocks)
@@ -488,6 +489,7 @@ class DecisionService:
         timezone: str,
         env: Mapping[str, Any],
         customer_id: str,
+        consents: Sequence[ConsentRecord] | None = None,
     ) -> list[dict[str, Any]]:
         channel = request.channel if action.channel == "any" else action.channel
         blocks = [
@@ -496,7 +498,8 @@ class DecisionService:
         ]
         purpose = flow.consent.contact_purpose
         if purpose and channel in OUTBOUND_CHANNELS:
-            for check in self._consent.check(customer_id, [purpose], channel):
+            held = consents if consents is not None else self._consent.records(customer_id)
+            for check in effective(held, self._consent.policy, [purpose], channel):
                 if not check.allowed:
                     blocks.append(
                         {
@@ -549,7 +552,11 @@ class DecisionService:
         at = isoformat_utc(now)
         status = "pending_review" if plan["human_review"] else "decided"
         action_id = plan["actions"][0]["action_id"] if plan["actions"] else None
-        record = {k: v for k, v in plan.items() if k not in {"feature_values", "context"}}
+        record = {
+            k: v
+            for k, v in plan.items()
+            if k not in {"feature_values", "context", "consent_records"}
+        }
         record["status"] = status
         payload = {
             "decision_id": plan["decision_id"],
@@ -891,20 +898,13 @@ class DecisionService:
             self._models = ModelLoop(self._registry, self._features)
         return self._models
 
-    def _digest(self, flow: Flow) -> str:
-        """The flow's content digest, computed once per loaded flow (it hashes the whole
-        definition)."""
-        found = self._digests.get(id(flow))
-        if found is None:
-            found = self._digests[id(flow)] = flow.digest
-        return found
-
     def _pin(self, flow: Flow, actor: str) -> None:
-        """Pin the flow's version to its content the first time this object serves (a
-        reload builds new objects, so an edited file is checked again)."""
-        if id(flow) not in self._pinned:
+        """Pin the flow's version to its content the first time it serves (an edited file
+        has a new digest, so it is checked again)."""
+        key = (flow.flow, flow.version, flow.digest)
+        if key not in self._pinned:
             self._states.pin(flow, actor=actor)
-            self._pinned.add(id(flow))
+            self._pinned.add(key)
 
     def _cross_process_lock(self, customer: str | None) -> Any:
         """On PostgreSQL, an advisory lock on the customer across processes, so contact caps

@@ -130,6 +130,11 @@ class ConsentService:
         check_request(policy, purposes, channel)
         return effective(self._records(customer_id), policy, purposes, channel)
 
+    def records(self, customer_id: str) -> list[ConsentRecord]:
+        """The customer's records in force (one indexed read): for callers that check several
+        purposes and channels for one request with :func:`effective`."""
+        return self._records(customer_id)
+
     def _records(self, customer_id: str) -> list[ConsentRecord]:
         with self._store.engine.connect() as connection:
             rows = connection.execute(_SELECT_CURRENT, {"customer_id": customer_id}).all()
