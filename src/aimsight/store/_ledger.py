@@ -33,13 +33,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-import rfc8785
 from sqlalchemy import Connection, Row, Table, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from aimsight.core.clock import isoformat_utc, now_utc
 from aimsight.core.errors import InvalidInput, LedgerError, NotFound
 from aimsight.core.workspace import Workspace
+from aimsight.store._canonical import CanonicalizationError, canonical_bytes
 from aimsight.store._engine import is_sqlite
 from aimsight.store._ledger_tables import LedgerEntryRow, LedgerHeadRow, LedgerPersonalDataRow
 from aimsight.store._store import Store
@@ -614,21 +614,21 @@ def entry_hash(values: Mapping[str, Any]) -> str:
     """
     canonical = (
         b'{"actor":'
-        + rfc8785.dumps(values["actor"])
+        + canonical_bytes(values["actor"])
         + b',"kind":'
-        + rfc8785.dumps(values["kind"])
+        + canonical_bytes(values["kind"])
         + b',"payload":'
         + values["payload"].encode("utf-8")
         + b',"personal_digest":'
-        + rfc8785.dumps(values["personal_digest"])
+        + canonical_bytes(values["personal_digest"])
         + b',"prev_hash":'
-        + rfc8785.dumps(values["prev_hash"])
+        + canonical_bytes(values["prev_hash"])
         + b',"recorded_at":'
-        + rfc8785.dumps(values["recorded_at"])
+        + canonical_bytes(values["recorded_at"])
         + b',"seq":'
-        + rfc8785.dumps(values["seq"])
+        + canonical_bytes(values["seq"])
         + b',"subject":'
-        + rfc8785.dumps(values["subject"])
+        + canonical_bytes(values["subject"])
         + b"}"
     )
     return hashlib.sha256(canonical).hexdigest()
@@ -694,8 +694,8 @@ def _canonical(name: str, value: Mapping[str, Any]) -> str:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{name} must be a JSON object (a dict)", field=name)
     try:
-        return rfc8785.dumps(dict(value)).decode("utf-8")
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        return canonical_bytes(dict(value)).decode("utf-8")
+    except (CanonicalizationError, TypeError, ValueError) as exc:
         bad = _first_unjsonable(value)
         hint = f" at {name}{bad}" if bad else ""
         raise InvalidInput(
