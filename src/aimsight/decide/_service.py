@@ -326,11 +326,14 @@ class DecisionService:
             customer_id, row = self._customer(flow, request)
             plan["customer_id"] = customer_id
             history = read_history(connection, customer_id, now)
+            # Read once, with the rest; every consent check below uses these records.
+            consents = (
+                self._consent.records(customer_id, connection=connection) if row is not None else []
+            )
         if row is None:
             return self._fallback(flow, plan, "customer_unknown", request, history, now)
         plan["customer_known"] = True
         policy = self._consent.policy
-        consents = self._consent.records(customer_id)  # read once; every check below uses it
         plan["consent_records"] = consents
         checks = effective(consents, policy, list(flow.consent.purposes), request.channel)
         plan["consent"] = [_consent_dict(c) for c in checks]

@@ -130,15 +130,23 @@ class ConsentService:
         check_request(policy, purposes, channel)
         return effective(self._records(customer_id), policy, purposes, channel)
 
-    def records(self, customer_id: str) -> list[ConsentRecord]:
+    def records(
+        self, customer_id: str, *, connection: Connection | None = None
+    ) -> list[ConsentRecord]:
         """The customer's records in force (one indexed read): for callers that check several
-        purposes and channels for one request with :func:`effective`."""
+        purposes and channels for one request with :func:`effective`.
+
+        ``connection`` reads them in the caller's open transaction (a decision reads its
+        flow state, contact history and consent together) instead of a new one.
+        """
+        if connection is not None:
+            rows = connection.execute(_SELECT_CURRENT, {"customer_id": customer_id}).all()
+            return [ConsentRecord(*row) for row in rows]
         return self._records(customer_id)
 
     def _records(self, customer_id: str) -> list[ConsentRecord]:
         with self._store.engine.connect() as connection:
-            rows = connection.execute(_SELECT_CURRENT, {"customer_id": customer_id}).all()
-        return [ConsentRecord(*row) for row in rows]
+            return self.records(customer_id, connection=connection)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -93,8 +93,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        mode = connection.get_execution_options().get("sqlite_begin")
+        if mode is None:
+            # A deferred BEGIN takes no lock and cannot fail, so it goes straight to the
+            # driver: every read on the API's hot paths opens one, and the full statement
+            # machinery costs more than the read itself.
+            connection.connection.driver_connection.execute("BEGIN")
+        else:  # may wait for the write lock and fail: let SQLAlchemy wrap the error
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _configure_postgres_schema(engine: Engine, schema: str) -> None:
