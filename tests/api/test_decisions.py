@@ -18,7 +18,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -243,6 +246,41 @@ def test_an_oversized_decision_request_is_a_413(small_api: Api) -> None:
     )
     error = assert_error(response, 413, "payload_too_large")
     assert f"{LIMIT:,}" in error["message"] and "api.max_body_bytes" in error["message"]
+
+
+class _Peak:
+    """Wraps a service's ``decide`` to count how many run at once (each takes 0.2 s)."""
+
+    def __init__(self, service: DecisionService) -> None:
+        self._decide = service.decide
+        self._guard = threading.Lock()
+        self.running = self.peak = 0
+        service.decide = self  # type: ignore[method-assign]
+
+    def __call__(self, request: DecisionRequest, *, actor: str) -> Any:
+        with self._guard:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            time.sleep(0.2)
+            return self._decide(request, actor=actor)
+        finally:
+            with self._guard:
+                self.running -= 1
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_decisions_run_at_most_as_many_at_once_as_the_process_has_lanes(
+    workspace: Workspace, lanes: int
+) -> None:
+    settings = workspace.settings.model_copy(update={"api": ApiSettings(decision_threads=lanes)})
+    for api in open_api(dataclasses.replace(workspace, settings=settings)):
+        caller = Caller(api)
+        peak = _Peak(fake_decisions(api))
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: caller.decide(LOW_RISK, "web"), range(8)))  # noqa: B023
+        assert [a.status_code for a in answers] == [200] * 8
+        assert peak.peak == lanes  # eight callers, never more than the lanes at once
 
 
 # -- outcomes ------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from aimsight.api._deps import KeysDep
+from aimsight.api._deps import get_services
 from aimsight.core.errors import AuthenticationFailed, PermissionDenied
 from aimsight.security import ApiKey, Permission, has_permission
 
@@ -36,13 +37,16 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def authenticated_key(
+async def authenticated_key(
     request: Request,
-    keys: KeysDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> ApiKey:
     """The active key presented with this request.
+
+    The check is one indexed read. On SQLite (a local file) it runs on the event loop, which
+    costs less than handing every request to a thread; on PostgreSQL, where a read is a
+    network round trip, it runs on the thread pool so a slow database cannot stall the loop.
 
     Raises:
         AuthenticationFailed: no key, or a malformed, unknown or revoked one.
@@ -53,7 +57,14 @@ def authenticated_key(
             "this route needs an API key: send `Authorization: Bearer <key>` or "
             "`X-API-Key: <key>`; create one with `aimsight users add NAME --role ROLE`"
         )
-    key = keys.authenticate(presented)
+    services = await get_services(request)
+    keys = services.keys
+    if services.store.backend == "sqlite":
+        key = keys.authenticate(presented, note_use=False)
+        if keys.use_note_due(key):  # a write may wait for the lock: not on the loop
+            key = await run_in_threadpool(keys.note_use, key)
+    else:
+        key = await run_in_threadpool(keys.authenticate, presented)
     request.state.key_id = key.key_id  # for the access log
     return key
 

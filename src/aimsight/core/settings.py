@@ -108,6 +108,17 @@ class ApiSettings(_Section):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
+    decision_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description=(
+            "Decisions one API process works on at once; more queue for a free lane. Unset: "
+            "1 on SQLite (one lane decides faster than several fighting over the GIL and the "
+            "database file), 4 on PostgreSQL (whose reads wait on the network). Serve more "
+            "worker processes to use more cores."
+        ),
+    )
 
 
 class IngestSettings(_Section):

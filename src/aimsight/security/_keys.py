@@ -185,10 +185,12 @@ class ApiKeyService:
             raise
         return key
 
-    def authenticate(self, presented: str) -> ApiKey:
+    def authenticate(self, presented: str, *, note_use: bool = True) -> ApiKey:
         """The active key whose string is ``presented``.
 
-        Also notes when the key was last used (at most once a minute, to spare the store).
+        Also notes when the key was last used (at most once a minute, to spare the store),
+        unless ``note_use`` is false: a caller that must not wait for a write (the API's
+        event loop) then calls :meth:`note_use` where it may, when :meth:`use_note_due`.
 
         Raises:
             AuthenticationFailed: the string is malformed, unknown or revoked. The message
@@ -215,7 +217,20 @@ class ApiKeyService:
                 f"the API key has a role this version does not know ({row.role!r})"
             ) from None
         key = _from_row(row, role)
-        noted = self._note_use(key_id, row.last_used_at)
+        return self.note_use(key) if note_use else key
+
+    def use_note_due(self, key: ApiKey) -> bool:
+        """Whether :meth:`note_use` would write (no note from this process in the last
+        minute, nor in the store)."""
+        now = now_utc()
+        with _NOTING:
+            last = _NOTED.get(key.key_id)
+        recent = last is not None and timedelta(0) <= now - last < _LAST_USED_RESOLUTION
+        return _due(key.last_used_at, now) and not recent
+
+    def note_use(self, key: ApiKey) -> ApiKey:
+        """Note that ``key`` was used now, if due; ``key`` with its new last use."""
+        noted = self._note_use(key.key_id, key.last_used_at)
         return key if noted is None else replace(key, last_used_at=noted)
 
     def _note_use(self, key_id: str, recorded: str | None) -> str | None:

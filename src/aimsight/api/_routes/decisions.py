@@ -8,6 +8,7 @@ the flow does not serve or a bad context a 422 naming the field.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from fastapi import Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aimsight.api._auth import CallerDep, guarded
-from aimsight.api._deps import DecisionsDep
+from aimsight.api._deps import DecisionsDep, ServicesDep
 from aimsight.api._routes.common import new_router
 from aimsight.decide import DecisionRequest
 from aimsight.security import ApiKey, Permission
@@ -222,7 +223,7 @@ def _actor(caller: ApiKey) -> str:
 
 
 @router.post("/decisions", response_model=DecisionPublic, **guarded(Permission.DECISIONS_MAKE))
-def make_decision(body: DecisionCreate, decisions: DecisionsDep, caller: CallerDep) -> Response:
+async def make_decision(body: DecisionCreate, services: ServicesDep, caller: CallerDep) -> Response:
     """Decide for one customer now; the answer is on the ledger before it is sent."""
     request = DecisionRequest(
         flow=body.flow,
@@ -232,7 +233,8 @@ def make_decision(body: DecisionCreate, decisions: DecisionsDep, caller: CallerD
         top_n=body.top_n,
         timezone=body.timezone,
     )
-    decision = decisions.decide(request, actor=_actor(caller))
+    decide = functools.partial(services.decisions.decide, request, actor=_actor(caller))
+    decision = await services.in_decision_lane(decide)
     # The hot path: the service's result is already JSON-ready, so it is sent as it is
     # rather than validated into DecisionPublic and serialised again (the schema above still
     # documents it, and tests/api/test_decisions.py checks the two agree).
