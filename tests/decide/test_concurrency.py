@@ -1,9 +1,10 @@
 """Decisions on both stores, and contact caps that hold across server processes.
 
-On PostgreSQL (the server tier) several processes decide for the same customer at once and
-the advisory lock on the customer keeps a one-e-mail-a-week cap exact. SQLite is the
-embedded, single-process tier: there the in-process customer lock does it
-(tests/decide/test_service.py).
+Several processes decide for the same customer at once (as `aimsight serve --workers N`
+does), and the store's lock on the customer keeps a one-e-mail-a-week cap exact: an advisory
+lock on PostgreSQL, a byte-range lock beside the database on SQLite
+(tests/store/test_locks.py). Threads in one process are tested in
+tests/decide/test_service.py.
 """
 
 from __future__ import annotations
@@ -71,8 +72,6 @@ def test_a_decision_its_review_and_outcome_on_each_store(
 def test_caps_hold_when_several_processes_decide_for_one_customer(
     any_workspace: Workspace, any_store: Store
 ) -> None:
-    if any_store.backend != "postgresql":
-        pytest.skip("SQLite is the single-process tier; the in-process lock is tested elsewhere")
     _prepare(any_workspace, any_store)
     context = multiprocessing.get_context("spawn")
     processes = 4

@@ -26,8 +26,8 @@ def serve_command(
         typer.Option(
             min=1,
             max=64,
-            help="Worker processes. On SQLite, contact caps are exact within a process; "
-            "serve several workers from PostgreSQL to keep them exact across processes.",
+            help="Worker processes, one core each; contact caps and the ledger hold across "
+            "them on SQLite and PostgreSQL alike.",
         ),
     ] = 1,
     workspace: WorkspaceOpt = None,
@@ -60,12 +60,6 @@ def serve_command(
     if workers == 1:
         uvicorn.run(create_app(opened), **options)  # type: ignore[arg-type]
         return
-    if opened.database_url.startswith("sqlite"):
-        err_console.print(
-            f"[yellow]note:[/yellow] {workers} workers share a SQLite store: contact caps are "
-            "exact within each worker, not across them (use PostgreSQL for that)",
-            highlight=False,
-        )
     os.environ["AIMSIGHT_WORKSPACE"] = str(opened.root)  # each worker opens it by itself
     uvicorn.run(
         "aimsight.api:app_from_environment",

@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,14 +56,6 @@ __all__ = ["FLOWS_FOLDER", "DecisionService"]
 
 FLOWS_FOLDER = "flows"
 """Where a workspace keeps its decision flows (``<workspace>/flows/*.yaml``)."""
-
-_LOCK_STRIPES = 256
-
-_CUSTOMER_LOCKS = [threading.Lock() for _ in range(_LOCK_STRIPES)]
-"""One customer's decisions run one at a time in this process (whatever the service object),
-so a contact cap read and the contact written after it cannot interleave. Across processes,
-PostgreSQL's advisory lock does the same (:class:`_AdvisoryLock`); SQLite, the embedded
-single-process tier, relies on this lock alone."""
 
 OUTBOUND_CHANNELS = frozenset({"email", "sms", "push", "phone"})
 """Channels where an action contacts the customer, so it needs the flow's contact purpose
@@ -267,19 +260,15 @@ class DecisionService:
                 field="channel",
             )
         self._pin(flow, actor)
+        # One customer's decisions run one at a time, across threads and server processes,
+        # so a contact cap read and the contact written after it cannot interleave.
         customer = request.customer_id
-        lock = _CUSTOMER_LOCKS[hash(customer) % _LOCK_STRIPES] if customer else None
-        if lock is not None:
-            lock.acquire()
-        try:
-            with self._cross_process_lock(customer):
-                now = now_utc()
-                plan = self._plan(flow, request, forced_stop=False, now=now)
-                plan["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
-                entry = self._write(flow, request, plan, now, actor)
-        finally:
-            if lock is not None:
-                lock.release()
+        lock = self._store.lock(f"aimsight-customer:{customer}") if customer else nullcontext()
+        with lock:
+            now = now_utc()
+            plan = self._plan(flow, request, forced_stop=False, now=now)
+            plan["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
+            entry = self._write(flow, request, plan, now, actor)
         return self._decision(flow, plan, entry, (time.perf_counter() - start) * 1000)
 
     def _plan(
@@ -908,39 +897,6 @@ class DecisionService:
         if key not in self._pinned:
             self._states.pin(flow, actor=actor)
             self._pinned.add(key)
-
-    def _cross_process_lock(self, customer: str | None) -> Any:
-        """On PostgreSQL, an advisory lock on the customer across processes, so contact caps
-        hold when several servers decide for the same customer at once."""
-        return _AdvisoryLock(self._store, customer)
-
-
-class _AdvisoryLock:
-    def __init__(self, store: Store, customer: str | None) -> None:
-        self._store = store
-        self._customer = customer
-        self._connection: Any = None
-
-    def __enter__(self) -> None:
-        if self._customer is None or self._store.backend != "postgresql":
-            return
-        key = int.from_bytes(
-            hashlib.sha256(f"aimsight-customer:{self._customer}".encode()).digest()[:8],
-            "big",
-            signed=True,
-        )
-        self._key = key
-        self._connection = self._store.engine.connect()
-        self._connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-
-    def __exit__(self, *exc: object) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-            self._connection.commit()
-        finally:
-            self._connection.close()
 
 
 def _need_reason(reason: str) -> None:

@@ -18,6 +18,7 @@ PostgreSQL), so the chain stays one line whatever writes to it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -51,6 +52,7 @@ _MAX_SEQ = 2**63 - 1  # the largest sequence number a 64-bit column holds
 KEY_BYTES = 32
 _HEAD_ID = 1
 _LEDGER_LOCK_ID = 0x6C656467  # "ledg": PostgreSQL advisory lock held by each ledger write
+_LEDGER_WRITERS = "aimsight-ledger-writers"
 _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _MAX_TEXT = {"actor": 200, "subject": 200, "kind": 100}
 _VERIFY_BATCH = 2_000
@@ -577,13 +579,27 @@ class _WriteTransaction:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._connection: Connection | None = None
+        self._queue = contextlib.ExitStack()
 
     def __enter__(self) -> Connection:
-        connection = self._store.engine.connect()
+        if is_sqlite(self._store.engine):
+            # Writers in other processes queue on a lock the kernel hands on at once, rather
+            # than in SQLite's busy handler, which sleeps 5-25 ms between tries under load.
+            self._queue.enter_context(self._store.lock(_LEDGER_WRITERS))
+        try:
+            connection = self._store.engine.connect()
+        except BaseException:
+            self._queue.close()
+            raise
         if is_sqlite(self._store.engine):
             connection = connection.execution_options(sqlite_begin="IMMEDIATE")
         self._connection = connection
-        connection.begin()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            self._queue.close()
+            raise
         if self._store.backend == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LEDGER_LOCK_ID})
         return connection
@@ -603,6 +619,7 @@ class _WriteTransaction:
             raise
         finally:
             connection.close()
+            self._queue.close()
 
 
 def entry_hash(values: Mapping[str, Any]) -> str:

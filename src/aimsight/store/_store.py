@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aimsight.core.errors import MigrationError, StoreError
 from aimsight.core.workspace import Workspace
 from aimsight.store._engine import create_store_engine, is_sqlite, redact_url
+from aimsight.store._locks import NamedLocks
 
 __all__ = ["Store"]
 
@@ -37,6 +38,7 @@ class Store:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._checkpointer: _Checkpointer | None = None
+        self._locks = NamedLocks(engine)
 
     @classmethod
     def open(cls, workspace: Workspace, *, upgrade: bool | None = None) -> Store:
@@ -89,6 +91,14 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    def lock(self, name: str) -> AbstractContextManager[None]:
+        """An exclusive lock called ``name``, held until the ``with`` block ends, across the
+        threads and processes using this database (a PostgreSQL advisory lock; on SQLite a
+        byte-range lock on ``<db>-locks``, within one process only where POSIX locks are
+        missing). For read-check-write sequences the database cannot lock by itself, such as
+        a contact cap per customer."""
+        return self._locks.hold(name)
 
     # -- migrations -------------------------------------------------------------------------
 
@@ -167,6 +177,7 @@ class Store:
             self._checkpointer = None
             event.remove(self.engine, "connect", _no_automatic_checkpoint)
         self.engine.dispose()
+        self._locks.close()
 
     def __enter__(self) -> Store:
         return self
