@@ -16,6 +16,7 @@ store.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import json
 import threading
@@ -281,6 +282,20 @@ def test_decisions_run_at_most_as_many_at_once_as_the_process_has_lanes(
             answers = list(pool.map(lambda _: caller.decide(LOW_RISK, "web"), range(8)))  # noqa: B023
         assert [a.status_code for a in answers] == [200] * 8
         assert peak.peak == lanes  # eight callers, never more than the lanes at once
+
+
+@pytest.mark.parametrize("server", [True, False])
+def test_a_server_freezes_what_warming_loaded_out_of_the_collector_s_sweeps(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, server: bool
+) -> None:
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    services = Services(workspace, server=server)
+    try:
+        services._warm_decisions()  # noqa: SLF001 - what open() runs on its warm-up thread
+    finally:
+        services.close()
+    assert frozen == ([True] if server else [])  # tests and scripts keep a normal collector
 
 
 # -- outcomes ------------------------------------------------------------------------------------

@@ -30,18 +30,23 @@ route's `x-permission`; errors share one JSON shape. See docs/api.md and docs/se
 """
 
 
-def create_app(workspace: Workspace, *, store: Store | None = None) -> FastAPI:
+def create_app(
+    workspace: Workspace, *, store: Store | None = None, server: bool = False
+) -> FastAPI:
     """Build the API for ``workspace``.
 
     Args:
         workspace: the workspace whose store, ledger and keys the API serves.
         store: an already open store to use (the caller disposes of it); by default the app
             opens the workspace's store at start-up and disposes of it at shutdown.
+        server: the app is a long-running server (``aimsight serve``): once the decision
+            flows are warmed, what they loaded is frozen out of the garbage collector's
+            sweeps (``gc.freeze``), which would otherwise stall requests walking it.
 
     Returns:
         The app; serve it with uvicorn (``aimsight serve``) or test it with ``TestClient``.
     """
-    services = Services(workspace, store)
+    services = Services(workspace, store, server=server)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,4 +98,4 @@ def create_app(workspace: Workspace, *, store: Store | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The app of the workspace ``$AIMSIGHT_WORKSPACE`` names: what each worker process of
     ``aimsight serve --workers N`` builds for itself (uvicorn imports it by name)."""
-    return create_app(Workspace.open())
+    return create_app(Workspace.open(), server=True)

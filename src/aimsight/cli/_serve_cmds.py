@@ -58,7 +58,7 @@ def serve_command(
         "log_level": settings.logging.level.lower(),
     }
     if workers == 1:
-        uvicorn.run(create_app(opened), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(opened, server=True), **options)  # type: ignore[arg-type]
         return
     os.environ["AIMSIGHT_WORKSPACE"] = str(opened.root)  # each worker opens it by itself
     uvicorn.run(
