@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
 import pstats
@@ -170,6 +171,8 @@ def _in_process(
             service.reload()
         try:
             service.warm()
+            gc.collect()  # as `aimsight serve` does once warm: the loaded state is
+            gc.freeze()  # left out of the collector's sweeps
             made = [
                 DecisionRequest(flow=flow, customer_id=customer, channel=channel)
                 for flow, customer, channel in requests
@@ -213,6 +216,7 @@ def _in_process(
                 rows[key]
             result.dict_lookup_ns = (time.perf_counter_ns() - started) / len(keys)
         finally:
+            gc.unfreeze()
             service.close()
     return result
 

@@ -195,6 +195,8 @@ class Services:
 
     def close(self) -> None:
         """Dispose of the store if this app opened it."""
+        if self.server:
+            gc.unfreeze()  # let the shutdown free what warming loaded
         with self._lock:
             if self._owns_store and self._store is not None:
                 self._store.dispose()
