@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,8 +16,10 @@ from aimsight.cli import main
 from aimsight.core import Workspace
 from aimsight.privacy import LEDGER_KIND
 from aimsight.store import Ledger, Store
-from tests.cli._runner import run
+from tests.cli._runner import run, run_json
 from tests.factories.identity import write_people
+
+pytestmark = pytest.mark.usefixtures("wide_terminal")
 
 ADA = "crm.customers:C1001"
 BEN = "crm.customers:C1002"
@@ -46,20 +47,8 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield ws
 
 
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables as a user sees them in a wide terminal, so cells do not fold mid-word."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    return json.loads(out)
-
-
 def _customer_of(ws: str, reference: str, capsys: pytest.CaptureFixture[str]) -> str:
-    return str(_json(["consent", "show", reference, "-w", ws], capsys)["customer_id"])
+    return str(run_json(["consent", "show", reference, "-w", ws], capsys)["customer_id"])
 
 
 def test_show_prints_the_records_and_what_each_purpose_may_do(
@@ -80,7 +69,7 @@ def test_set_records_a_change_and_show_reflects_it(
     assert code == 0, err
     assert "recorded * on email: denied" in out
     assert "blocked: the customer opted out of everything on email" in out
-    found = _json(["consent", "show", ADA, "-w", ws], capsys)
+    found = run_json(["consent", "show", ADA, "-w", ws], capsys)
     assert found["customer_id"].startswith("cus_")
     email = [c for c in found["effective"] if c["channel"] == "email"]
     assert email and not any(c["allowed"] for c in email)
@@ -100,7 +89,7 @@ def test_set_records_a_change_and_show_reflects_it(
 
 def test_set_as_json_prints_the_new_state(ws: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["consent", "set", BEN, "--purpose", "profiling", "--channel", "web", "--status"]
-    found = _json(
+    found = run_json(
         [*argv, "granted", "--source", "cookie_banner", "--recorded-at", "2026-02-01T10:00:00Z"]
         + ["-w", ws],
         capsys,
@@ -119,7 +108,7 @@ def test_history_lists_changes_newest_first(ws: str, capsys: pytest.CaptureFixtu
             capsys,
         )
         assert code == 0, err
-    history = _json(["consent", "history", reference, "-w", ws], capsys)
+    history = run_json(["consent", "history", reference, "-w", ws], capsys)
     assert [(c["status"], c["in_force"]) for c in history["changes"]] == [
         ("revoked", True),
         ("granted", False),
@@ -182,7 +171,7 @@ def test_import_records_rows_skips_them_the_second_time_and_reports_rejects(
         (6, "channel"),
     ]
     assert "C9999" in report["rejected"][0]["reason"]
-    shown = _json(["consent", "show", "crm.customers:C1010", "-w", ws], capsys)
+    shown = run_json(["consent", "show", "crm.customers:C1010", "-w", ws], capsys)
     assert [(r["purpose"], r["status"]) for r in shown["records"]] == [("marketing", "revoked")]
     code, out, err = run(["consent", "import", str(path), "-w", ws], capsys)
     assert code == 1
@@ -224,7 +213,7 @@ def test_policy_shows_the_policy_and_installs_a_copy_to_edit(
     ws = str(tmp_path / "fresh")
     assert _quiet(["init", ws, "--json"]) == 0
     capsys.readouterr()
-    shown = _json(["consent", "policy", "-w", ws], capsys)
+    shown = run_json(["consent", "policy", "-w", ws], capsys)
     assert shown["file"] is None
     assert shown["purposes"]["ai_decisioning"]["default"] == "granted"
     assert len(shown["purposes"]) == 6 and len(shown["digest"]) == 64
@@ -233,4 +222,4 @@ def test_policy_shows_the_policy_and_installs_a_copy_to_edit(
     assert "privacy/consent.yaml" in err
     assert "a refused profiling blocks personalisation, ai_decisioning" in out
     assert (Path(ws) / "privacy" / "consent.yaml").exists()
-    assert _json(["consent", "policy", "-w", ws], capsys)["file"].endswith("consent.yaml")
+    assert run_json(["consent", "policy", "-w", ws], capsys)["file"].endswith("consent.yaml")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +27,9 @@ from aimsight.features import FeatureService
 from aimsight.privacy import ConsentChangeIn, ConsentService
 from aimsight.store import Ledger, Store
 from tests.api.test_features import activity_workspace
-from tests.cli._runner import run
+from tests.cli._runner import run, run_json
+
+pytestmark = pytest.mark.usefixtures("wide_terminal")
 
 ADA = "crm.customers:C1001"  # pays monthly: 3 payments in 90 days, 71.91 paid in a year
 BEN = "crm.customers:C1002"  # no consent recorded: the policy's defaults hold
@@ -125,18 +126,6 @@ def fresh(tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables as a user sees them in a wide terminal, so cells do not fold mid-word."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    return json.loads(out)
-
-
 def _error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """Run a command that must fail; its exit code and its one error line."""
     code, out, err = run(argv, capsys)
@@ -167,7 +156,7 @@ def test_make_decides_from_the_customers_features_and_records_it(
     assert "action  thanks on web" in out
     assert "consent_granted" in out and "rules_met:thanks" in out
     assert "ledger    #" in out
-    decision = _json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
+    decision = run_json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
     assert decision["decision_id"].startswith("dec_")
     assert decision["customer_id"].startswith("cus_")
     assert [a["action_id"] for a in decision["actions"]] == ["thanks"]
@@ -178,16 +167,16 @@ def test_make_decides_from_the_customers_features_and_records_it(
 def test_context_and_top_reach_the_decision(ws: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["decisions", "make", "loyalty", ADA, "-w", ws]
     context = ["--context", "page=pricing", "--context", "visits=3", "--context", "vip=true"]
-    decision = _json([*argv, "--channel", "email", *context], capsys)
+    decision = run_json([*argv, "--channel", "email", *context], capsys)
     assert [a["action_id"] for a in decision["actions"]] == ["gift", "thanks"]  # the flow's 2
-    top = _json([*argv, "--channel", "email", "--top", "1"], capsys)
+    top = run_json([*argv, "--channel", "email", "--top", "1"], capsys)
     assert [a["action_id"] for a in top["actions"]] == ["gift"]
     workspace = Workspace.open(ws)
     with Store.open(workspace) as store:
         entry = Ledger.open(workspace, store).get(decision["ledger_seq"], include_personal=True)
     assert entry.personal is not None
     assert entry.personal["context"] == {"page": "pricing", "visits": 3, "vip": True}
-    web = _json([*argv, "--channel", "web"], capsys)
+    web = run_json([*argv, "--channel", "web"], capsys)
     assert [a["action_id"] for a in web["actions"]] == ["thanks"]  # the gift is e-mail only
     code, line = _error([*argv, "--context", "no-equals-sign"], capsys)
     assert "--context 'no-equals-sign' must be name=value" in line
@@ -198,7 +187,7 @@ def test_context_and_top_reach_the_decision(ws: str, capsys: pytest.CaptureFixtu
 def test_a_customer_without_consent_gets_the_fallback(
     ws: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    decision = _json(["decisions", "make", "loyalty", BEN, "--channel", "web", "-w", ws], capsys)
+    decision = run_json(["decisions", "make", "loyalty", BEN, "--channel", "web", "-w", ws], capsys)
     assert decision["fallback"]
     assert decision["fallback_reason"] == "consent_missing:profiling"
     assert [a["action_id"] for a in decision["actions"]] == ["newsletter"]
@@ -206,18 +195,18 @@ def test_a_customer_without_consent_gets_the_fallback(
 
 
 def test_show_and_explain_a_decision(ws: str, capsys: pytest.CaptureFixture[str]) -> None:
-    made = _json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
+    made = run_json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
     decision_id = made["decision_id"]
     code, out, err = run(["decisions", "show", decision_id, "-w", ws], capsys)
     assert code == 0, err
     assert decision_id in out and "thanks" in out and "decided" in out
-    stored = _json(["decisions", "show", decision_id, "-w", ws], capsys)
+    stored = run_json(["decisions", "show", decision_id, "-w", ws], capsys)
     assert stored["ledger_seq"] == made["ledger_seq"] and stored["action_id"] == "thanks"
     assert stored["record"]["feature_values"]["payments_90d"] == 3
     code, out, err = run(["decisions", "explain", decision_id, "-w", ws], capsys)
     assert code == 0, err
     assert out.startswith("We chose: A thank-you note.")
-    explanation = _json(["decisions", "explain", decision_id, "-w", ws], capsys)
+    explanation = run_json(["decisions", "explain", decision_id, "-w", ws], capsys)
     assert explanation["text"].startswith("We chose: A thank-you note.")
     assert "feature_values" not in explanation["technical"]
     assert "ask for a person to review" in explanation["rights"]
@@ -226,17 +215,17 @@ def test_show_and_explain_a_decision(ws: str, capsys: pytest.CaptureFixture[str]
 def test_outcomes_are_recorded_and_feed_the_kpis(
     ws: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    made = _json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
+    made = run_json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
     argv = ["decisions", "outcome", made["decision_id"], "-w", ws]
     code, out, err = run([*argv, "--outcome", "converted", "--value", "12.5"], capsys)
     assert code == 0, err
     assert f"recorded converted for {made['decision_id']} (ledger #" in out
-    recorded = _json([*argv, "--outcome", "accepted"], capsys)
+    recorded = run_json([*argv, "--outcome", "accepted"], capsys)
     assert (recorded["outcome"], recorded["action_id"]) == ("accepted", "thanks")
     code, line = _error([*argv, "--outcome", "loved it"], capsys)
     assert "outcome must be one of accepted, rejected, converted, complaint" in line
     assert code == 2
-    kpis = _json(["decisions", "kpis", "--flow", "loyalty", "-w", ws], capsys)
+    kpis = run_json(["decisions", "kpis", "--flow", "loyalty", "-w", ws], capsys)
     assert kpis["loyalty"]["decisions"] == 1
     assert kpis["loyalty"]["outcomes"]["converted"] == {"count": 1, "value": 12.5}
     assert kpis["loyalty"]["conversion_rate"] == 1.0
@@ -269,7 +258,9 @@ def test_unknown_flows_customers_channels_and_decisions_are_one_line_errors(
 
 def _pending(ws: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """An e-mail decision for Ada: the gift (worth 71.91), then the note, wait for review."""
-    decision = _json(["decisions", "make", "loyalty", ADA, "--channel", "email", "-w", ws], capsys)
+    decision = run_json(
+        ["decisions", "make", "loyalty", ADA, "--channel", "email", "-w", ws], capsys
+    )
     assert decision["status"] == "pending_review" and decision["review_id"], decision
     assert [a["action_id"] for a in decision["actions"]] == ["gift", "thanks"]
     return dict(decision)
@@ -281,16 +272,16 @@ def test_reviews_list_and_approve(ws: str, capsys: pytest.CaptureFixture[str]) -
     assert code == 0, err
     assert decision["review_id"] in out and "gift" in out and "pending" in out
     assert "action.value >= 50" in out
-    [review] = _json(["reviews", "list", "--flow", "loyalty", "-w", ws], capsys)
+    [review] = run_json(["reviews", "list", "--flow", "loyalty", "-w", ws], capsys)
     assert review["decision_id"] == decision["decision_id"]
     argv = ["reviews", "approve", review["review_id"], "--reason", "a loyal customer", "-w", ws]
     code, out, err = run(argv, capsys)
     assert code == 0, err
     assert f"review {review['review_id']}: approved by cli:" in out and "action gift" in out
-    assert _json(["reviews", "list", "-w", ws], capsys) == []
-    [done] = _json(["reviews", "list", "--status", "approved", "-w", ws], capsys)
+    assert run_json(["reviews", "list", "-w", ws], capsys) == []
+    [done] = run_json(["reviews", "list", "--status", "approved", "-w", ws], capsys)
     assert done["reviewer"].startswith("cli:") and done["verdict_reason"] == "a loyal customer"
-    stored = _json(["decisions", "show", decision["decision_id"], "-w", ws], capsys)
+    stored = run_json(["decisions", "show", decision["decision_id"], "-w", ws], capsys)
     assert (stored["status"], stored["action_id"]) == ("approved", "gift")
     code, line = _error(argv, capsys)
     assert "not pending" in line
@@ -304,14 +295,14 @@ def test_reviews_override_needs_an_action_of_the_flow(
     argv = ["reviews", "override", review_id, "--reason", "too much", "-w", ws]
     code, line = _error([*argv, "--action", "yacht"], capsys)
     assert "an override names the action to take instead: one of gift, newsletter, thanks" in line
-    settled = _json([*argv, "--action", "thanks"], capsys)
+    settled = run_json([*argv, "--action", "thanks"], capsys)
     assert (settled["status"], settled["final_action"]) == ("overridden", "thanks")
 
 
 def test_reviews_reject_leaves_nothing_done(ws: str, capsys: pytest.CaptureFixture[str]) -> None:
     decision = _pending(ws, capsys)
     argv = ["reviews", "reject", decision["review_id"], "--reason", "not now", "-w", ws]
-    settled = _json(argv, capsys)
+    settled = run_json(argv, capsys)
     assert (settled["status"], settled["final_action"]) == ("rejected", None)
     code, line = _error(
         ["decisions", "outcome", decision["decision_id"], "--outcome", "accepted", "-w", ws],
@@ -331,7 +322,7 @@ def test_flows_list_shows_the_shipped_flows_of_a_fresh_workspace(
     code, out, err = run(["flows", "list", "-w", fresh], capsys)
     assert code == 0, err
     assert "retention" in out and "next_best_offer" in out and "never" in out
-    flows = _json(["flows", "list", "-w", fresh], capsys)
+    flows = run_json(["flows", "list", "-w", fresh], capsys)
     assert [f["flow"] for f in flows] == ["next_best_offer", "retention"]
     retention = flows[1]
     assert retention["models"]["churn"] == "churn"
@@ -341,11 +332,11 @@ def test_flows_list_shows_the_shipped_flows_of_a_fresh_workspace(
 def test_flows_show_gives_the_definition_state_and_served_versions(
     ws: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shown = _json(["flows", "show", "loyalty", "-w", ws], capsys)
+    shown = run_json(["flows", "show", "loyalty", "-w", ws], capsys)
     assert shown["status"]["flow"] == "loyalty" and shown["versions"] == []
     assert [a["id"] for a in shown["definition"]["actions"]] == ["gift", "thanks", "newsletter"]
-    _json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
-    shown = _json(["flows", "show", "loyalty", "-w", ws], capsys)
+    run_json(["decisions", "make", "loyalty", ADA, "--channel", "web", "-w", ws], capsys)
+    shown = run_json(["flows", "show", "loyalty", "-w", ws], capsys)
     [version] = shown["versions"]
     assert version["version"] == 1 and version["digest"] == shown["status"]["digest"]
     code, out, err = run(["flows", "show", "loyalty", "-w", ws], capsys)
@@ -362,19 +353,19 @@ def test_stop_and_resume_switch_the_flow_to_its_fallback_and_back(
     code, out, err = run(argv, capsys)
     assert code == 0, err
     assert "flow next_best_offer is stopped" in out
-    [status] = [f for f in _json(["flows", "list", "-w", fresh], capsys) if f["stopped"]]
+    [status] = [f for f in run_json(["flows", "list", "-w", fresh], capsys) if f["stopped"]]
     assert status["flow"] == "next_best_offer" and status["stop_reason"] == "bad offer copy"
     assert status["stop_changed_by"].startswith("cli:")
     code, out, err = run(["flows", "list", "-w", fresh], capsys)
     assert "STOPPED" in out
-    decision = _json(["decisions", "make", "next_best_offer", "-w", fresh], capsys)  # anonymous
+    decision = run_json(["decisions", "make", "next_best_offer", "-w", fresh], capsys)  # anonymous
     assert decision["fallback_reason"] == "flow_stopped"
     assert [a["action_id"] for a in decision["actions"]] == ["generic_web_offer"]
-    resumed = _json(
+    resumed = run_json(
         ["flows", "resume", "next_best_offer", "--reason", "copy fixed", "-w", fresh], capsys
     )
     assert not resumed["stopped"]
-    decision = _json(["decisions", "make", "next_best_offer", "-w", fresh], capsys)
+    decision = run_json(["decisions", "make", "next_best_offer", "-w", fresh], capsys)
     assert decision["fallback_reason"] == "customer_unknown"  # serving again, nobody known
     kinds = _ledger_kinds(fresh)
     assert "decision.flow_stopped" in kinds and "decision.flow_resumed" in kinds
@@ -390,9 +381,9 @@ def test_the_stop_switch_test_is_a_recorded_dry_run(
     code, out, err = run(["flows", "test-stop-switch", "retention", "-w", fresh], capsys)
     assert code == 0, err
     assert "stop switch of retention works: fallback retention_newsletter" in out
-    result = _json(["flows", "test-stop-switch", "retention", "-w", fresh], capsys)
+    result = run_json(["flows", "test-stop-switch", "retention", "-w", fresh], capsys)
     assert result["passed"] and (result["models_scored"], result["features_read"]) == (0, 0)
-    flows = {f["flow"]: f for f in _json(["flows", "list", "-w", fresh], capsys)}
+    flows = {f["flow"]: f for f in run_json(["flows", "list", "-w", fresh], capsys)}
     assert flows["retention"]["stop_switch_tested_at"] == result["tested_at"]
     assert not flows["retention"]["stopped"]
     assert _ledger_kinds(fresh).count("decision.stop_switch_tested") == 2
@@ -401,7 +392,7 @@ def test_the_stop_switch_test_is_a_recorded_dry_run(
 def test_reviews_list_is_empty_on_a_fresh_workspace(
     fresh: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _json(["reviews", "list", "-w", fresh], capsys) == []
+    assert run_json(["reviews", "list", "-w", fresh], capsys) == []
     code, out, err = run(["reviews", "list", "-w", fresh], capsys)
     assert code == 0, err
     assert "review" in out  # the table's header
@@ -418,7 +409,7 @@ def test_validate_accepts_a_good_flow_file(
     code, out, err = run(["flows", "validate", str(path), "-w", fresh], capsys)
     assert code == 0, err
     assert f"{path}: flow loyalty v1 is valid (3 actions)" in out.replace("\n", "")
-    result = _json(["flows", "validate", str(path), "-w", fresh], capsys)
+    result = run_json(["flows", "validate", str(path), "-w", fresh], capsys)
     assert result["valid"] and result["actions"] == ["gift", "thanks", "newsletter"]
     assert len(result["digest"]) == 64
 

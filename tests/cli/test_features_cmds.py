@@ -13,7 +13,6 @@ import json
 import shutil
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 import typer
@@ -25,9 +24,11 @@ from aimsight.cli._features_cmds import _as_of
 from aimsight.core import Workspace
 from aimsight.features import shipped_definitions
 from aimsight.store import Ledger, Store
-from tests.cli._runner import run
+from tests.cli._runner import run, run_json
 from tests.factories.features import write_activity
 from tests.factories.identity import write_people
+
+pytestmark = pytest.mark.usefixtures("wide_terminal")
 
 ADA = "crm.customers:C1001"  # person 0: pays on the 3rd of each month from February 2026
 
@@ -75,18 +76,6 @@ def acme(company: Path, tmp_path: Path) -> str:
     return str(shutil.copytree(company, tmp_path / "acme"))
 
 
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables as a user sees them in a wide terminal, so cells do not fold mid-word."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    return json.loads(out)
-
-
 def _one_line_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code, out, err = run(argv, capsys)
     assert code != 0 and out == ""
@@ -115,7 +104,7 @@ def test_show_lists_the_definitions_in_force(
 ) -> None:
     ws = str(tmp_path / "acme")
     run(["init", ws], capsys)
-    shown = _json(["features", "show", "-w", ws], capsys)
+    shown = run_json(["features", "show", "-w", ws], capsys)
     shipped = shipped_definitions()
     assert shown["file"] == "features/features.yaml" and shown["digest"] == shipped.digest
     assert [f["name"] for f in shown["features"]] == shipped.names
@@ -137,7 +126,7 @@ def test_show_lists_the_definitions_in_force(
     path = tmp_path / "acme" / "features" / "features.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("window: 90d\n", "window: 60d\n", 1), encoding="utf-8")
-    changed = _json(["features", "show", "-w", ws], capsys)
+    changed = run_json(["features", "show", "-w", ws], capsys)
     assert changed["digest"] != shipped.digest
     assert changed["features"][1]["definition"]["window"] == "60d"
 
@@ -160,14 +149,14 @@ def test_publish_then_look_a_customer_up_in_the_online_snapshot(
     _, err = _one_line_error(["features", "show", "--customer", ADA, "-w", acme], capsys)
     assert "run `aimsight features publish` first" in err
 
-    snapshot = _json(["features", "publish", "-w", acme], capsys)
+    snapshot = run_json(["features", "publish", "-w", acme], capsys)
     assert snapshot["customers"] == 40
     assert snapshot["as_of"] == "2026-10-10T12:00:00.000001Z"  # just after the last event
     assert snapshot["path"].startswith("features/online/")
-    found = _json(["features", "show", "--customer", ADA, "-w", acme], capsys)
+    found = run_json(["features", "show", "--customer", ADA, "-w", acme], capsys)
     assert found["customer_id"].startswith("cus_") and found["as_of"] == snapshot["as_of"]
     assert (found["features"]["payments_90d"], found["features"]["country"]) == (3, "GB")
-    by_id = _json(["features", "show", "--customer", found["customer_id"], "-w", acme], capsys)
+    by_id = run_json(["features", "show", "--customer", found["customer_id"], "-w", acme], capsys)
     assert by_id == found
 
     code, out, _ = run(["features", "show", "--customer", ADA, "-w", acme], capsys)
@@ -175,7 +164,7 @@ def test_publish_then_look_a_customer_up_in_the_online_snapshot(
     assert "Successful payments in the last 90 days." in out
     code, out, _ = run(["features", "publish", "--as-of", "2026-06-01", "-w", acme], capsys)
     assert code == 0 and "published features of 40 customers as of 2026-06-01" in out
-    earlier = _json(["features", "show", "--customer", ADA, "-w", acme], capsys)
+    earlier = run_json(["features", "show", "--customer", ADA, "-w", acme], capsys)
     assert earlier["as_of"].startswith("2026-06-01")
     assert earlier["features"]["payments_90d"] == 3
     workspace = Workspace.open(acme)
@@ -188,7 +177,9 @@ def test_a_customer_s_features_as_of_a_date_read_only_what_came_before(
     company: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ws = str(company)
-    june = _json(["features", "show", "--customer", ADA, "--as-of", "2026-06-01", "-w", ws], capsys)
+    june = run_json(
+        ["features", "show", "--customer", ADA, "--as-of", "2026-06-01", "-w", ws], capsys
+    )
     assert june["as_of"] == "2026-06-01T00:00:00.000000Z"
     assert june["customer_id"].startswith("cus_")
     features = june["features"]
@@ -197,7 +188,7 @@ def test_a_customer_s_features_as_of_a_date_read_only_what_came_before(
     assert features["failed_payments_365d"] == 1
     # A payment at exactly the as-of time is outcome, not evidence: 3 May 08:00 is not counted.
     counts = [
-        _json(["features", "show", "--customer", ADA, "--as-of", moment, "-w", ws], capsys)[
+        run_json(["features", "show", "--customer", ADA, "--as-of", moment, "-w", ws], capsys)[
             "features"
         ]["payments_365d"]
         for moment in ("2026-05-03T08:00:00Z", "2026-05-03T08:00:00.000001Z")
@@ -230,7 +221,7 @@ def test_build_writes_every_as_of_date_to_one_lake_file(
     acme: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["features", "build", "--as-of", "2026-07-01", "--as-of", "2026-06-01", "-w", acme]
-    built = _json(argv, capsys)
+    built = run_json(argv, capsys)
     assert built["as_of_dates"] == ["2026-06-01T00:00:00.000000Z", "2026-07-01T00:00:00.000000Z"]
     assert (built["rows"], built["customers"]) == (80, 40)
     assert built["features"] == shipped_definitions().names

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from aimsight.cli import main
-from tests.cli._runner import run
+from tests.cli._runner import run, run_json
 from tests.factories.identity import (
     BILLED,
     DUPLICATES,
@@ -26,6 +26,8 @@ from tests.factories.identity import (
     email_of,
     write_people,
 )
+
+pytestmark = pytest.mark.usefixtures("wide_terminal")
 
 
 def _quiet(argv: list[str]) -> int:
@@ -60,18 +62,6 @@ def first_run(company: dict[str, str]) -> dict[str, Any]:
     return summary
 
 
-@pytest.fixture(autouse=True)
-def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables as a user sees them in a wide terminal, so cells do not fold mid-word."""
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    return json.loads(out)
-
-
 def test_the_run_summary_counts_records_customers_and_the_model(
     first_run: dict[str, Any],
 ) -> None:
@@ -87,17 +77,17 @@ def test_the_run_summary_counts_records_customers_and_the_model(
 def test_a_rerun_reuses_the_model_and_keeps_every_customer_id(
     company: dict[str, str], first_run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = _json(["identity", "lookup", "--email", email_of(0), "-w", company["ws"]], capsys)
+    before = run_json(["identity", "lookup", "--email", email_of(0), "-w", company["ws"]], capsys)
     code, out, err = run(["identity", "run", "-w", company["ws"]], capsys)
     assert code == 0, err
     assert "model" in out and "v1 (reused)" in out
     assert f"{PEOPLE + DUPLICATES + BILLED} records" in out
     for label in ("threshold", "merges", "held for review", "timings"):
         assert label in out
-    after = _json(["identity", "lookup", "--email", email_of(0), "-w", company["ws"]], capsys)
+    after = run_json(["identity", "lookup", "--email", email_of(0), "-w", company["ws"]], capsys)
     assert isinstance(before, dict) and isinstance(after, dict)
     assert after["customer_id"] == before["customer_id"]
-    runs = _json(["identity", "runs", "-w", company["ws"]], capsys)
+    runs = run_json(["identity", "runs", "-w", company["ws"]], capsys)
     assert isinstance(runs, list) and len(runs) == 2
     assert [r["status"] for r in runs] == ["completed", "completed"]
     assert runs[1]["run_id"] == first_run["run_id"]  # newest first
@@ -107,7 +97,7 @@ def test_lookup_finds_one_person_across_crm_duplicates_and_billing(
     company: dict[str, str], first_run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     del first_run
-    profile = _json(["identity", "lookup", "--email", email_of(0), "-w", company["ws"]], capsys)
+    profile = run_json(["identity", "lookup", "--email", email_of(0), "-w", company["ws"]], capsys)
     assert isinstance(profile, dict)
     assert set(profile["records"]) >= {
         "crm.customers:C1001",
@@ -119,7 +109,7 @@ def test_lookup_finds_one_person_across_crm_duplicates_and_billing(
     assert attributes["last_name"]["value"] == "Lovelace"
     # The CRM is trusted more than billing, so it supplies the name; provenance says so.
     assert attributes["first_name"]["dataset"] == "crm.customers"
-    by_crm_id = _json(["identity", "lookup", "--crm-id", "C1001", "-w", company["ws"]], capsys)
+    by_crm_id = run_json(["identity", "lookup", "--crm-id", "C1001", "-w", company["ws"]], capsys)
     assert isinstance(by_crm_id, dict) and by_crm_id["customer_id"] == profile["customer_id"]
 
 
@@ -165,7 +155,7 @@ def test_explain_shows_records_links_rules_and_weights(
     company: dict[str, str], first_run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     del first_run
-    found = _json(["identity", "explain", "crm.customers:C1001", "-w", company["ws"]], capsys)
+    found = run_json(["identity", "explain", "crm.customers:C1001", "-w", company["ws"]], capsys)
     assert isinstance(found, dict)
     rules = {link["rule"] for link in found["links"] if link["accepted"]}
     assert any("email" in rule or "crm_id" in rule for rule in rules)
@@ -183,7 +173,7 @@ def test_evaluate_reports_cluster_and_link_scores(
     company: dict[str, str], first_run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     del first_run
-    scores = _json(
+    scores = run_json(
         ["identity", "evaluate", "--truth", company["truth"], "-w", company["ws"]], capsys
     )
     assert isinstance(scores, dict)
@@ -201,8 +191,8 @@ def test_resolve_knows_a_customer_and_makes_a_new_one_for_strangers(
     company: dict[str, str], first_run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     del first_run
-    known = _json(["identity", "resolve", "--email", email_of(3), "-w", company["ws"]], capsys)
-    profile = _json(["identity", "lookup", "--email", email_of(3), "-w", company["ws"]], capsys)
+    known = run_json(["identity", "resolve", "--email", email_of(3), "-w", company["ws"]], capsys)
+    profile = run_json(["identity", "lookup", "--email", email_of(3), "-w", company["ws"]], capsys)
     assert isinstance(known, dict) and isinstance(profile, dict)
     assert known["status"] == "known" and known["customer_id"] == profile["customer_id"]
     code, out, err = run(
@@ -218,7 +208,7 @@ def test_reviews_lists_held_merges(
     company: dict[str, str], first_run: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     del first_run
-    assert _json(["identity", "reviews", "-w", company["ws"]], capsys) == []
+    assert run_json(["identity", "reviews", "-w", company["ws"]], capsys) == []
     code, out, _ = run(["identity", "reviews", "-w", company["ws"]], capsys)
     assert code == 0 and "identity reviews: 0 (open)" in out
 
@@ -229,8 +219,8 @@ def test_a_steward_links_two_people_and_unlinks_them_for_good(
     """Runs last in the module: it changes who is who."""
     del first_run
     ws = company["ws"]
-    kira = _json(["identity", "show", "crm.customers:C1011", "-w", ws], capsys)
-    liam = _json(["identity", "show", "crm.customers:C1012", "-w", ws], capsys)
+    kira = run_json(["identity", "show", "crm.customers:C1011", "-w", ws], capsys)
+    liam = run_json(["identity", "show", "crm.customers:C1012", "-w", ws], capsys)
     assert isinstance(kira, dict) and isinstance(liam, dict)
     assert kira["customer_id"] != liam["customer_id"]
 
@@ -249,7 +239,7 @@ def test_a_steward_links_two_people_and_unlinks_them_for_good(
     )
     assert code == 0, err
     assert out.startswith("linked:") and "is now its alias" in out
-    merged = _json(["identity", "show", "crm.customers:C1012", "-w", ws], capsys)
+    merged = run_json(["identity", "show", "crm.customers:C1012", "-w", ws], capsys)
     assert isinstance(merged, dict)
     assert merged["customer_id"] in (kira["customer_id"], liam["customer_id"])
     gone = (
@@ -257,7 +247,8 @@ def test_a_steward_links_two_people_and_unlinks_them_for_good(
     )
     assert gone in merged["aliases"]
     assert (
-        _json(["identity", "show", gone, "-w", ws], capsys)["customer_id"] == merged["customer_id"]
+        run_json(["identity", "show", gone, "-w", ws], capsys)["customer_id"]
+        == merged["customer_id"]
     )
 
     code, out, err = run(
@@ -276,7 +267,7 @@ def test_a_steward_links_two_people_and_unlinks_them_for_good(
     assert code == 0, err
     assert out.startswith("unlinked:") and "split into" in out
     apart = {
-        _json(["identity", "show", key, "-w", ws], capsys)["customer_id"]
+        run_json(["identity", "show", key, "-w", ws], capsys)["customer_id"]
         for key in ("crm.customers:C1011", "crm.customers:C1012")
     }
     assert len(apart) == 2
@@ -289,7 +280,7 @@ def test_a_steward_links_two_people_and_unlinks_them_for_good(
     # A new run keeps them apart.
     assert run(["identity", "run", "-w", ws], capsys)[0] == 0
     again = {
-        _json(["identity", "show", key, "-w", ws], capsys)["customer_id"]
+        run_json(["identity", "show", key, "-w", ws], capsys)["customer_id"]
         for key in ("crm.customers:C1011", "crm.customers:C1012")
     }
     assert len(again) == 2

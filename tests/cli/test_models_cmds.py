@@ -18,7 +18,7 @@ from aimsight.core import Workspace
 from aimsight.registry import ModelRegistry
 from aimsight.security import ApiKeyService, Role
 from aimsight.store import Ledger, Store
-from tests.cli._runner import run
+from tests.cli._runner import run, run_json
 from tests.cli.test_features_cmds import resolved_company
 from tests.registry._fakes import register, trained
 
@@ -45,12 +45,6 @@ def _key(path: str, name: str, role: Role) -> str:
         return ApiKeyService(store).create(name, role, created_by="test")[1]
 
 
-def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
-    code, out, err = run([*argv, "--json"], capsys)
-    assert code == 0, err
-    return json.loads(out)
-
-
 def _approve(ws: str, capsys: pytest.CaptureFixture[str], version: str = "1") -> None:
     key = _key(ws, f"gina-{version}", Role.GOVERNANCE)
     assert run(["models", "validate", "churn", version, "-w", ws], capsys)[0] == 0
@@ -73,15 +67,15 @@ def _approve(ws: str, capsys: pytest.CaptureFixture[str], version: str = "1") ->
 
 
 def test_list_show_and_versions(ws: str, capsys: pytest.CaptureFixture[str]) -> None:
-    [summary] = _json(["models", "list", "-w", ws], capsys)
+    [summary] = run_json(["models", "list", "-w", ws], capsys)
     assert (summary["name"], summary["latest_version"], summary["stages"]) == (
         "churn",
         1,
         {"draft": 1},
     )
-    shown = _json(["models", "show", "churn", "-w", ws], capsys)
+    shown = run_json(["models", "show", "churn", "-w", ws], capsys)
     assert shown["stage"] == "draft" and shown["serving"]["champion"] is None
-    [version] = _json(["models", "versions", "churn", "-w", ws], capsys)
+    [version] = run_json(["models", "versions", "churn", "-w", ws], capsys)
     assert version["version"] == 1 and "evaluation" not in version
     code, out, _ = run(["models", "list", "-w", ws], capsys)
     assert code == 0 and "churn" in out and "draft 1" in out
@@ -103,7 +97,7 @@ def test_the_whole_lifecycle_with_rollback_from_the_shell(
         assert "promoted churn v1" in out
     _register(ws, model=trained())
     _approve(ws, capsys, "2")
-    moved = _json(
+    moved = run_json(
         [
             "models",
             "promote",
@@ -121,7 +115,7 @@ def test_the_whole_lifecycle_with_rollback_from_the_shell(
     assert moved["aliases"] == ["champion"]
     code, out, _ = run(["models", "rollback", "churn", "--reason", "v2 misfires", "-w", ws], capsys)
     assert code == 0 and "rolled back to churn v1" in out
-    history = _json(["models", "history", "churn", "-w", ws], capsys)
+    history = run_json(["models", "history", "churn", "-w", ws], capsys)
     assert [(i["version"], i["via"]) for i in history["production"]] == [
         (1, "promote"),
         (2, "promote"),
@@ -151,7 +145,7 @@ def test_approve_needs_a_valid_key_and_refuses_self_approval(
     code, _, err = run(base, capsys)
     assert code != 0 and "separation of duties" in err
     monkeypatch.setenv("AIMSIGHT_API_KEY", _key(ws, "gina", Role.GOVERNANCE))
-    approved = _json(base, capsys)
+    approved = run_json(base, capsys)
     assert approved["approver"] == "gina"
 
 
@@ -196,7 +190,9 @@ def test_refusals_are_one_clear_line(ws: str, capsys: pytest.CaptureFixture[str]
         code, _, err = run(["models", *argv, "-w", ws], capsys)
         assert code != 0, argv
         assert words in err and len(err.strip().splitlines()) == 1, err
-    retired = _json(["models", "retire", "churn", "1", "--reason", "superseded", "-w", ws], capsys)
+    retired = run_json(
+        ["models", "retire", "churn", "1", "--reason", "superseded", "-w", ws], capsys
+    )
     assert retired["stage"] == "retired"
 
 
@@ -262,7 +258,7 @@ def trainable(company: Path, tmp_path: Path) -> str:
 def test_declared_lists_the_models_init_installed(
     ws: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    declared = _json(["models", "declared", "-w", ws], capsys)
+    declared = run_json(["models", "declared", "-w", ws], capsys)
     assert declared["file"] == "models/models.yaml"
     latest = {model["name"]: model["latest_version"] for model in declared["models"]}
     assert latest == {"churn": 1, "segments": None, "lifetime-value": None, "time-to-churn": None}
@@ -278,12 +274,12 @@ def test_declared_lists_the_models_init_installed(
 def test_train_registers_a_version_and_validates_it_at_once(
     trainable: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = _json(["models", "train", "segments", "-w", trainable], capsys)
+    result = run_json(["models", "train", "segments", "-w", trainable], capsys)
     assert (result["model"], result["version"]) == ("segments", 1)
     assert (result["stage"], result["validated"]) == ("validated", True)
     assert result["training_rows"] == 40 and result["metrics"]["n_segments"] in (2, 3)
     assert all(check["passed"] for check in result["validation"]["checks"])
-    shown = _json(["models", "show", "segments", "-w", trainable], capsys)
+    shown = run_json(["models", "show", "segments", "-w", trainable], capsys)
     assert shown["stage"] == "validated" and shown["trainer"].startswith("cli:")
     assert shown["data_snapshot"] and shown["training_config"]["spec"]["name"] == "segments"
     code, out, err = run(["models", "train", "segments", "-w", trainable], capsys)
@@ -291,7 +287,7 @@ def test_train_registers_a_version_and_validates_it_at_once(
     assert "trained segments v2 (segmentation, kmeans): now validated; validation passed" in out
     assert "40 training" in out and "stability_ari" in out
     assert "aimsight models approve segments 2" in out
-    declared = _json(["models", "declared", "-w", trainable], capsys)
+    declared = run_json(["models", "declared", "-w", trainable], capsys)
     assert [m["latest_version"] for m in declared["models"]] == [2, None]
 
 
@@ -303,7 +299,7 @@ def test_a_version_that_fails_validation_stays_a_draft_and_says_why(
     assert code == 0, err
     assert "trained segments-strict v1" in out and "validation failed" in out
     assert "gate:smallest_segment_share" in out and "stays a draft" in out
-    result = _json(["models", "train", "segments-strict", "-w", trainable], capsys)
+    result = run_json(["models", "train", "segments-strict", "-w", trainable], capsys)
     assert (result["version"], result["stage"], result["validated"]) == (2, "draft", False)
     failed = [c["check"] for c in result["validation"]["checks"] if not c["passed"]]
     assert failed == ["gate:smallest_segment_share"]

@@ -128,7 +128,7 @@ class ConsentService:
         """
         policy = self.policy
         check_request(policy, purposes, channel)
-        return effective(self._records(customer_id), policy, purposes, channel)
+        return effective(self.records(customer_id), policy, purposes, channel)
 
     def records(
         self, customer_id: str, *, connection: Connection | None = None
@@ -139,14 +139,11 @@ class ConsentService:
         ``connection`` reads them in the caller's open transaction (a decision reads its
         flow state, contact history and consent together) instead of a new one.
         """
-        if connection is not None:
-            rows = connection.execute(_SELECT_CURRENT, {"customer_id": customer_id}).all()
-            return [ConsentRecord(*row) for row in rows]
-        return self._records(customer_id)
-
-    def _records(self, customer_id: str) -> list[ConsentRecord]:
-        with self._store.engine.connect() as connection:
-            return self.records(customer_id, connection=connection)
+        if connection is None:
+            with self._store.engine.connect() as own:
+                return self.records(customer_id, connection=own)
+        rows = connection.execute(_SELECT_CURRENT, {"customer_id": customer_id}).all()
+        return [ConsentRecord(*row) for row in rows]
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -154,7 +151,7 @@ class ConsentService:
         """The customer's records in force and the effective status of every purpose on
         every channel."""
         policy = self.policy
-        records = sorted(self._records(customer_id), key=lambda r: (r.purpose, r.channel))
+        records = sorted(self.records(customer_id), key=lambda r: (r.purpose, r.channel))
         purposes = list(policy.purposes)
         matrix = [
             check

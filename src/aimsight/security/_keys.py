@@ -224,9 +224,7 @@ class ApiKeyService:
         minute, nor in the store)."""
         now = now_utc()
         with _NOTING:
-            last = _NOTED.get(key.key_id)
-        recent = last is not None and timedelta(0) <= now - last < _LAST_USED_RESOLUTION
-        return _due(key.last_used_at, now) and not recent
+            return _due(key.last_used_at, now) and not _noted_lately(key.key_id, now)
 
     def note_use(self, key: ApiKey) -> ApiKey:
         """Note that ``key`` was used now, if due; ``key`` with its new last use."""
@@ -243,8 +241,7 @@ class ApiKeyService:
         if not _due(recorded, now):
             return None
         with _NOTING:
-            last = _NOTED.get(key_id)
-            if last is not None and timedelta(0) <= now - last < _LAST_USED_RESOLUTION:
+            if _noted_lately(key_id, now):
                 return None
             _NOTED[key_id] = now
         noted = isoformat_utc(now)
@@ -295,6 +292,12 @@ _SELECT_KEY = select(
 _NOTED: dict[str, datetime] = {}
 """When this process last wrote each key's last use (requests share it across service objects)."""
 _NOTING = threading.Lock()
+
+
+def _noted_lately(key_id: str, now: datetime) -> bool:
+    """Whether this process noted the key's use within the last minute (hold ``_NOTING``)."""
+    last = _NOTED.get(key_id)
+    return last is not None and timedelta(0) <= now - last < _LAST_USED_RESOLUTION
 
 
 def _due(last_used_at: str | None, now: datetime) -> bool:

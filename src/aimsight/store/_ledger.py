@@ -579,29 +579,27 @@ class _WriteTransaction:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._connection: Connection | None = None
-        self._queue = contextlib.ExitStack()
+        self._held = contextlib.ExitStack()  # the writers' lock (SQLite), then the connection
 
     def __enter__(self) -> Connection:
-        if is_sqlite(self._store.engine):
-            # Writers in other processes queue on a lock the kernel hands on at once, rather
-            # than in SQLite's busy handler, which sleeps 5-25 ms between tries under load.
-            self._queue.enter_context(self._store.lock(_LEDGER_WRITERS))
+        sqlite = is_sqlite(self._store.engine)
         try:
-            connection = self._store.engine.connect()
-        except BaseException:
-            self._queue.close()
-            raise
-        if is_sqlite(self._store.engine):
-            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-        self._connection = connection
-        try:
+            if sqlite:
+                # Writers in other processes queue on a lock the kernel hands on at once,
+                # rather than in SQLite's busy handler, which sleeps 5-25 ms between tries.
+                self._held.enter_context(self._store.lock(_LEDGER_WRITERS))
+            connection = self._held.enter_context(self._store.engine.connect())
+            if sqlite:
+                connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             connection.begin()
+            if self._store.backend == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LEDGER_LOCK_ID}
+                )
         except BaseException:
-            connection.close()
-            self._queue.close()
+            self._held.close()
             raise
-        if self._store.backend == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LEDGER_LOCK_ID})
+        self._connection = connection
         return connection
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -618,8 +616,7 @@ class _WriteTransaction:
             connection.invalidate()
             raise
         finally:
-            connection.close()
-            self._queue.close()
+            self._held.close()  # closes the connection, then lets the next writer in
 
 
 def entry_hash(values: Mapping[str, Any]) -> str:
